@@ -1,0 +1,1 @@
+"""Track My Crime: a victim self-service portal for England and Wales."""

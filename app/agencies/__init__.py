@@ -1,0 +1,1 @@
+"""Agencies: registration, signing secrets, and the signed event webhook they call."""

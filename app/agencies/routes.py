@@ -1,0 +1,72 @@
+"""The webhook agencies call (agency-events.md section 2)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+
+from app.agencies import service
+from app.core.db import session_scope
+from app.core.metrics import EVENTS
+from app.core.problems import Problem, database_unavailable, problem_response
+
+router = APIRouter(tags=["agency events"])
+
+PROBLEM = {"content": {"application/problem+json": {}}}
+
+
+async def read_body_capped(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, "body-too-large", f"The body must be at most {limit} bytes.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, "body-too-large", f"The body must be at most {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _ingest(request: Request, agency_id: str, body: bytes) -> service.Outcome:
+    settings = request.app.state.settings
+    for session in session_scope(request.app.state.sessionmaker):
+        try:
+            return service.ingest(session, settings.secret_key, agency_id, body, request.headers)
+        except DBAPIError as exc:
+            session.rollback()
+            if exc.connection_invalidated or _is_unavailable(exc):
+                raise database_unavailable() from None
+            raise
+    raise AssertionError("unreachable")
+
+
+def _is_unavailable(exc: DBAPIError) -> bool:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+@router.post(
+    "/webhooks/agencies/{agency_id}/events",
+    status_code=202,
+    summary="Receive one signed agency event",
+    responses={200: {"description": "Duplicate of an accepted event"},
+               **{code: PROBLEM for code in (401, 403, 404, 409, 413, 422, 503)}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"type": "object", "required": ["type", "occurred_at", "crime_reference",
+                                                  "data"]}}}}},
+)
+async def receive_event(agency_id: str, request: Request) -> JSONResponse:
+    """Standard Webhooks-signed event; 202 only after it is committed."""
+    limit = request.app.state.settings.webhook_max_body_bytes
+    try:
+        body = await read_body_capped(request, limit)
+        outcome = await run_in_threadpool(_ingest, request, agency_id, body)
+    except Problem as problem:
+        EVENTS.labels(type="-", outcome=str(problem.status)).inc()
+        return problem_response(problem)
+    EVENTS.labels(type="-", outcome=str(outcome.status)).inc()
+    return JSONResponse(outcome.body(), status_code=outcome.status)

@@ -1,0 +1,1 @@
+"""Cases: the case record built from agency events, and its timeline."""

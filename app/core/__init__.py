@@ -1,0 +1,1 @@
+"""Shared infrastructure: settings, database, problem responses, i18n, crypto."""
