@@ -131,7 +131,7 @@ def agency_retire(agency_id: str) -> None:
     """Retire every secret but the newest."""
     from app.agencies import service
 
-    with _session() as (session, _settings_):
+    with _session() as (session, _):
         retired = service.retire_secrets(session, agency_id)
         click.echo(json.dumps({"agency_id": agency_id, "retired": retired}))
 
@@ -141,7 +141,7 @@ def agency_list() -> None:
     """List registered agencies as JSON."""
     from app.agencies import repository
 
-    with _session() as (session, _settings_):
+    with _session() as (session, _):
         _print_json([_agency_json(a) for a in repository.list_agencies(session)])
 
 
@@ -157,7 +157,7 @@ def case_show(crime_reference: str, as_json: bool) -> None:
     """The case as the portal holds it."""
     from app.cases import repository, service
 
-    with _session() as (session, _settings_):
+    with _session() as (session, _):
         found = repository.get_case_by_reference(session, crime_reference)
         if found is None:
             raise click.ClickException("no case has that crime reference")
