@@ -31,7 +31,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DBAPIError, handle_db_down)
     app.include_router(agency_router)
     _add_health_routes(app)
+    _describe_agency_events(app)
     return app
+
+
+def _describe_agency_events(app: FastAPI) -> None:
+    from fastapi.openapi.utils import get_openapi
+
+    from app.agencies.openapi import add_event_schemas
+    from app.agencies.routes import EVENTS_PATH
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version,
+                                 description=app.description, routes=app.routes)
+            app.openapi_schema = add_event_schemas(schema, EVENTS_PATH)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _add_health_routes(app: FastAPI) -> None:

@@ -49,15 +49,15 @@ def _is_unavailable(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
+EVENTS_PATH = "/webhooks/agencies/{agency_id}/events"
+
+
 @router.post(
-    "/webhooks/agencies/{agency_id}/events",
+    EVENTS_PATH,
     status_code=202,
     summary="Receive one signed agency event",
     responses={200: {"description": "Duplicate of an accepted event"},
                **{code: PROBLEM for code in (401, 403, 404, 409, 413, 422, 503)}},
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"type": "object", "required": ["type", "occurred_at", "crime_reference",
-                                                  "data"]}}}}},
 )
 async def receive_event(agency_id: str, request: Request) -> JSONResponse:
     """Standard Webhooks-signed event; 202 only after it is committed."""

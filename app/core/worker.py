@@ -1,0 +1,130 @@
+"""The background worker: runs each domain's jobs (deliveries, sweeps) until told to stop.
+
+Jobs are plain functions `run(sessionmaker) -> int` returning how many items they handled; a job
+that handled something runs again at once, an idle one waits for its interval or a wake-up.
+On PostgreSQL, wake-ups come by LISTEN/NOTIFY on the `tmc_work` channel, so a notification
+queued by any app process on any machine is picked up at once; on SQLite the worker polls.
+Any number of workers may run against one PostgreSQL database: jobs claim rows with
+FOR UPDATE SKIP LOCKED, so no row is handled twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("tmc.worker")
+WAKE_CHANNEL = "tmc_work"
+
+
+@dataclass
+class Job:
+    name: str
+    run: Callable[[sessionmaker[Session]], int]
+    idle_interval: float  # seconds between runs while there is nothing to do
+    next_run: float = field(default=0.0)
+
+
+def notify_workers(session: Session) -> None:
+    """Wake workers after this transaction commits (PostgreSQL only; SQLite workers poll)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
+
+
+class Worker:
+    def __init__(self, engine: Engine, jobs: Sequence[Job], concurrency: int = 1,
+                 poll_seconds: float = 1.0) -> None:
+        self.engine = engine
+        self.sessionmaker = sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self.jobs = list(jobs)
+        self.concurrency = max(1, concurrency)
+        self.poll_seconds = poll_seconds
+        self.stopping = threading.Event()
+        self.wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for number in range(self.concurrency):
+            thread = threading.Thread(target=self._loop, name=f"tmc-worker-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        if self.engine.dialect.name == "postgresql":
+            listener = threading.Thread(target=self._listen, name="tmc-worker-listen", daemon=True)
+            listener.start()
+            self._threads.append(listener)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the item in hand, then return (SIGTERM does this)."""
+        self.stopping.set()
+        self.wake.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def run_until_signalled(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: self.stopping.set())
+        self.start()
+        while not self.stopping.wait(0.5):
+            pass
+        log.info("worker stopping")
+        self.stop()
+
+    def run_once(self) -> int:
+        """Runs every job once (tests and `tmc` commands use this)."""
+        return sum(self._run_job(job) for job in self.jobs)
+
+    def _run_job(self, job: Job) -> int:
+        try:
+            return job.run(self.sessionmaker)
+        except Exception:
+            log.exception("job %s failed", job.name)
+            return 0
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            busy = False
+            now = time.monotonic()
+            for job in self.jobs:
+                if self.stopping.is_set():
+                    return
+                if now < job.next_run:
+                    continue
+                handled = self._run_job(job)
+                busy = busy or handled > 0
+                job.next_run = now if handled else now + job.idle_interval
+            if not busy:
+                self.wake.wait(self.poll_seconds)
+                self.wake.clear()
+
+    def _listen(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self._listen_once()
+            except Exception:
+                log.warning("LISTEN connection lost; polling until it is back")
+                self.stopping.wait(2.0)
+
+    def _listen_once(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.execute(text(f"LISTEN {WAKE_CHANNEL}"))
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            while not self.stopping.is_set():
+                ready, _, _ = select.select([raw.fileno()], [], [], 1.0)
+                if ready:
+                    for _notification in raw.notifies(timeout=0, stop_after=100):
+                        pass
+                    for job in self.jobs:
+                        job.next_run = 0.0
+                    self.wake.set()
