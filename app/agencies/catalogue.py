@@ -133,13 +133,18 @@ def _place(p: Params) -> str:
     return ", ".join(x for x in (p.get("court"), p.get("address")) if x)
 
 
+def _listed(items: list[str]) -> str:
+    """Agency-written items joined for a sentence that supplies its own full stop."""
+    return "; ".join(item.rstrip(". ") for item in items)
+
+
 def _conditions(p: Params, key: str, t: Translator) -> str:
     items = p.get(key) or []
     if isinstance(items, str):
         items = [items]
     if not items:
         return ""
-    return t._("Conditions: {conditions}.").format(conditions="; ".join(items))
+    return t._("Conditions: {conditions}.").format(conditions=_listed(items))
 
 
 def _w_case_opened(p: Params, t: Translator) -> str:
@@ -232,7 +237,7 @@ def _w_rj_info(p: Params, t: Translator) -> str:
 def _w_charging_decision(p: Params, t: Translator) -> str:
     decision = p["decision"]
     if decision == "charge":
-        charges = "; ".join(p.get("charges") or [])
+        charges = _listed(p.get("charges") or [])
         text = (t._("The Crown Prosecution Service decided to charge the suspect with: "
                     "{charges}.").format(charges=charges) if charges else
                 t._("The Crown Prosecution Service decided to charge the suspect."))
@@ -246,7 +251,7 @@ def _w_charging_decision(p: Params, t: Translator) -> str:
 
 def _w_charges_altered(p: Params, t: Translator) -> str:
     text = t._("The Crown Prosecution Service changed the charges to: {charges}.").format(
-        charges="; ".join(p["charges"]))
+        charges=_listed(p["charges"]))
     return _with(text, p.get("explanation")) + _vrr(p, t)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -20,12 +21,30 @@ class SignatureError(Exception):
     pass
 
 
+def _well_formed(signatures: str) -> str:
+    """The `version,base64` entries of a signature list. The library gives up on the whole list
+    at the first malformed entry; the contract says any listed signature may match."""
+    kept = []
+    for entry in signatures.split(" "):
+        version, _, signature = entry.partition(",")
+        try:
+            if version and signature and "," not in signature:
+                base64.b64decode(signature)
+                kept.append(entry)
+        except binascii.Error:
+            continue
+    return " ".join(kept)
+
+
 def verify(body: str, headers: Mapping[str, str], active_secrets: Iterable[str]) -> None:
     """Passes if any listed signature matches any active secret; else raises SignatureError."""
+    given = {name.lower(): value for name, value in headers.items()}
+    if given.get("webhook-signature"):
+        given["webhook-signature"] = _well_formed(given["webhook-signature"])
     reason = "no active signing secret for this agency"
     for secret in active_secrets:
         try:
-            Webhook(secret).verify(body, dict(headers), json_parse=False)
+            Webhook(secret).verify(body, given, json_parse=False)
             return
         except WebhookVerificationError as exc:
             reason = str(exc)

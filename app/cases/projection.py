@@ -147,6 +147,8 @@ def _victims(session: Session, a: Applied) -> None:
 
 
 def _case_opened(session: Session, a: Applied) -> None:
+    # The police force that opens the case is linked to it (contract s.4).
+    repository.link_agency(session, a.case.id, a.agency.id, a.event.occurred_at, a.agency.id)
     for victim in a.data["victims"]:
         upsert_victim(session, a.case, victim, a.version)
 
@@ -213,6 +215,8 @@ def _hearing_scheduled(session: Session, a: Applied) -> None:
 
 def _hearing_changed(session: Session, a: Applied) -> None:
     fields = {k: a.data[k] for k in ("court", "address") if a.data.get(k)}
+    if a.data.get("court"):  # the old court's address does not apply to the new court
+        fields["address"] = a.data.get("address")
     if a.data.get("starts_at") or a.data.get("window"):
         fields |= _hearing_time(a.data)
     _set_fields(_hearing_row(session, a), fields, a.version)
@@ -225,13 +229,23 @@ def _hearing_vacated(session: Session, a: Applied) -> None:
 def _hearing_outcome(session: Session, a: Applied) -> None:
     _set_fields(_hearing_row(session, a), {"status": "concluded", "outcome": a.data["outcome"],
                                            "remand": a.data.get("remand")}, a.version)
-    remand = a.data.get("remand")
-    if remand == "bail":
-        _set_fields(a.case, {"suspect_status": "bailed_by_court",
-                             "bail_conditions": a.data.get("bail_conditions") or []}, a.version)
-    elif remand == "custody":
-        _set_fields(a.case, {"suspect_status": "remanded_in_custody", "bail_conditions": []},
-                    a.version)
+    _set_fields(a.case, _suspect_after_outcome(a.data), a.version)
+
+
+def _suspect_after_outcome(data: Data) -> dict[str, Any]:
+    """What a hearing outcome says about the defendant's liberty. An acquittal or dismissal ends
+    any remand or bail; otherwise the remand decides, and no remand means no conditions."""
+    if data["outcome"] in ("acquitted", "dismissed"):
+        return {"suspect_status": data["outcome"], "bail_conditions": []}
+    match data.get("remand"):
+        case "bail":
+            return {"suspect_status": "bailed_by_court",
+                    "bail_conditions": data.get("bail_conditions") or []}
+        case "custody":
+            return {"suspect_status": "remanded_in_custody", "bail_conditions": []}
+        case "none":
+            return {"suspect_status": "not_remanded", "bail_conditions": []}
+    return {}
 
 
 def _conditions_text(value: Any) -> str | None:
@@ -251,6 +265,8 @@ def _release_scheduled(session: Session, a: Applied) -> None:
 def _offender(status: str) -> Callable[[Session, Applied], None]:
     def apply(session: Session, a: Applied) -> None:
         fields: dict[str, Any] = {"suspect_status": status}
+        if status == "sentenced":  # bail ends with sentence; licence conditions may follow
+            fields["bail_conditions"] = []
         if a.data.get("licence_conditions"):
             fields["licence_conditions"] = _conditions_text(a.data["licence_conditions"])
         _set_fields(a.case, fields, a.version)

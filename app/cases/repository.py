@@ -89,7 +89,7 @@ def get_hearing(session: Session, case_pk: int, hearing_id: str) -> Hearing | No
 
 def hearings_of(session: Session, case_pk: int) -> Sequence[Hearing]:
     return session.scalars(
-        select(Hearing).where(Hearing.case_pk == case_pk).order_by(Hearing.id)
+        select(Hearing).where(Hearing.case_pk == case_pk).order_by(Hearing.hearing_id)
     ).all()
 
 

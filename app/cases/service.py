@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,9 @@ from app.agencies import catalogue
 from app.agencies.models import Agency
 from app.cases import projection, repository
 from app.cases.models import Case, Hearing, OfficerAssignment, TimelineEntry, Victim
-from app.core.i18n import Translator, translator
+from app.core.i18n import LONDON, Translator, translator
+from app.notifications import service as notifications_service
+from app.obligations import service as obligations_service
 
 # Personal data a timeline entry must not keep: the victim reads it from their own record.
 _TIMELINE_DROPS = {"case.opened": {"victims"}, "victim.added": {"victim"},
@@ -26,6 +29,8 @@ def apply_event(session: Session, case: Case, agency: Agency, event: Any, data: 
                                  version=version)
     projection.apply_event(session, applied)
     add_timeline_entry(session, applied)
+    obligations_service.on_event(session, applied)
+    notifications_service.on_event(session, applied)
     return applied
 
 
@@ -100,8 +105,17 @@ def view_case(session: Session, case: Case, victim_pk: int | None = None,
     victims = list(repository.victims_of(session, case.id))
     return CaseView(case=case, agencies=agencies, victims=victims,
                     officers=officers_of(session, case.id),
-                    hearings=list(repository.hearings_of(session, case.id)), timeline=entries,
+                    hearings=by_date(repository.hearings_of(session, case.id)), timeline=entries,
                     agencies_by_pk=by_pk)
+
+
+def by_date(hearings: Sequence[Hearing]) -> list[Hearing]:
+    """Hearings in date order (a warned-list window by its first day); undated ones last."""
+    def key(hearing: Hearing) -> tuple[int, str, str]:
+        when = hearing.starts_at.astimezone(LONDON).date() if hearing.starts_at else \
+            hearing.window_from
+        return (0, when.isoformat(), hearing.hearing_id) if when else (1, "", hearing.hearing_id)
+    return sorted(hearings, key=key)
 
 
 def _iso(value: datetime | None) -> str | None:
