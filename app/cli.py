@@ -10,6 +10,7 @@ from functools import wraps
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings, get_settings
@@ -19,8 +20,10 @@ from app.core.db import make_engine, make_sessionmaker
 def _settings() -> Settings:
     try:
         return get_settings()
-    except ValueError as exc:
-        raise click.ClickException(str(exc).splitlines()[-1].strip()) from None
+    except ValidationError as exc:
+        reasons = "; ".join(str(error["msg"]).removeprefix("Value error, ")
+                            for error in exc.errors())
+        raise click.ClickException(reasons) from None
 
 
 @contextmanager
@@ -72,6 +75,28 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
         os.environ["TMC_IN_PROCESS_WORKER"] = "0"
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=True, access_log=False)
+
+
+@main.command()
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="threads claiming work in this process")
+def worker(concurrency: int) -> None:
+    """Run the notification worker until SIGTERM; any number may share one PostgreSQL."""
+    import logging
+
+    import app.models  # noqa: F401 - every table, for foreign keys between domains
+    from app.core.worker import Worker
+    from app.notifications.tasks import all_jobs
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # The twilio SDK logs every request at INFO; addresses must not reach the logs.
+    logging.getLogger("twilio").setLevel(logging.WARNING)
+    settings = _settings()
+    engine = make_engine(settings.database_url, pool_size=concurrency + 2)
+    try:
+        Worker(engine, all_jobs(settings), concurrency=concurrency).run_until_signalled()
+    finally:
+        engine.dispose()
 
 
 @main.command()
@@ -174,7 +199,9 @@ def _case_text(shown: dict[str, Any]) -> str:
     for role, officer in shown["officers"].items():
         lines.append(f"{role}: {officer['name']} ({officer['agency_id']})")
     for hearing in shown["hearings"]:
-        when = hearing["starts_at"] or hearing["window"]
+        window = hearing["window"]
+        when = hearing["starts_at"] or (f"between {window['from']} and {window['to']}"
+                                        if window else "date to be fixed")
         lines.append(f"hearing {hearing['hearing_id']}: {hearing['hearing_type']} at "
                      f"{hearing['court']} {when} [{hearing['status']}]")
     lines.append("timeline:")
@@ -185,6 +212,38 @@ def _case_text(shown: dict[str, Any]) -> str:
 
 
 @main.command()
+@click.argument("crime_reference")
+@click.option("--json", "as_json", is_flag=True)
+def obligations(crime_reference: str, as_json: bool) -> None:
+    """The Victims' Code obligations of a case (breaches swept first)."""
+    from app.cases import repository
+    from app.obligations import service
+
+    with _session() as (session, _):
+        found = repository.get_case_by_reference(session, crime_reference)
+        if found is None:
+            raise click.ClickException("no case has that crime reference")
+        service.sweep_breaches(session, case_pk=found.id)
+        shown = service.obligations_as_json(session, found)
+    if as_json:
+        _print_json(shown)
+    else:
+        click.echo(_obligations_text(shown))
+
+
+def _obligations_text(shown: list[dict[str, Any]]) -> str:
+    def short(value: str | None) -> str:
+        return value[:16].replace("T", " ") if value else "-"
+
+    header = ("id", "victim", "owner", "trigger", "due", "met", "status")
+    rows = [(o["id"], o["victim_ref"] or "(case)", o["owner"], short(o["trigger_at"]),
+             short(o["due_at"]), short(o["met_at"]), o["status"]) for o in shown]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
+                     for r in [header, *rows])
+
+
+@main.command()
 def demo() -> None:
     """Load demo agencies and realistic demo cases (idempotent)."""
     from app.demo import load_demo
@@ -192,6 +251,33 @@ def demo() -> None:
     with _session() as (session, settings):
         summary = load_demo(session, settings)
     click.echo(json.dumps(summary), err=True)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--to", "to", default=None, metavar="ADDRESS", help="only messages to ADDRESS")
+def outbox(as_json: bool, to: str | None) -> None:
+    """The SMS and emails captured by the dev outbox, newest first."""
+    from app.notifications import dev_outbox
+
+    if to and "@" not in to:  # a phone number as people write it: stored as E.164
+        import phonenumbers
+
+        try:
+            to = phonenumbers.format_number(phonenumbers.parse(to, "GB"),
+                                            phonenumbers.PhoneNumberFormat.E164)
+        except phonenumbers.NumberParseException:
+            raise click.ClickException(
+                "--to is neither an email address nor a phone number") from None
+    with _session() as (session, _):
+        captured = [dev_outbox.as_json(m) for m in dev_outbox.messages(session, to)]
+    if as_json:
+        _print_json(captured)
+        return
+    for message in captured:
+        subject = f"  {message['subject']}" if message["subject"] else ""
+        click.echo(f"{message['created_at']}  {message['channel']}  {message['to']}{subject}")
+        click.echo("  " + message["body"].replace("\n", "\n  "))
 
 
 if __name__ == "__main__":

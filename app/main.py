@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
@@ -17,7 +20,8 @@ from app.core.problems import Problem, database_unavailable, handle_problem, pro
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="Track My Crime", version="1.0.0",
-                  description="Victim self-service portal: agency webhooks and JSON APIs.")
+                  description="Victim self-service portal: agency webhooks and JSON APIs.",
+                  lifespan=_lifespan)
     engine = make_engine(settings.database_url, settings.db_pool_size)
     app.state.settings = settings
     app.state.engine = engine
@@ -30,9 +34,60 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(DBAPIError, handle_db_down)
     app.include_router(agency_router)
+    if settings.staff_api_enabled:  # its sign-in arrives with the staff console
+        from app.obligations.routes import router as obligations_router
+
+        app.include_router(obligations_router)
+    from app.notifications.routes import router as notifications_router
+
+    app.include_router(notifications_router)
     _add_health_routes(app)
     _describe_agency_events(app)
+    _add_portal(app, settings)
     return app
+
+
+def _add_portal(app: FastAPI, settings: Settings) -> None:
+    """The victim portal's pages (app/portal), its static files and the security headers."""
+    from fastapi.staticfiles import StaticFiles
+
+    from app.core.ratelimit import Throttle
+    from app.core.security_headers import SecurityHeadersMiddleware
+    from app.core.templating import STATIC_DIR
+    from app.portal import oidc
+    from app.portal.routes import CsrfFailed, csrf_failed_response
+    from app.portal.routes import router as portal_router
+
+    app.state.throttle = Throttle(settings.redis_url)
+
+    async def handle_csrf_failed(request, _exc: Exception) -> Response:  # type: ignore[no-untyped-def]
+        return csrf_failed_response(request)
+
+    app.add_exception_handler(CsrfFailed, handle_csrf_failed)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(portal_router)
+    oidc.install(app, settings)
+    # Added last, so outermost: every response, errors included, carries the headers.
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On the embedded default (SQLite), the notification worker runs in this process unless
+    TMC_IN_PROCESS_WORKER=0 (`tmc serve --no-worker`); on PostgreSQL run `tmc worker`."""
+    settings: Settings = app.state.settings
+    worker = None
+    if settings.is_sqlite and settings.in_process_worker:
+        from app.core.worker import Worker
+        from app.notifications.tasks import all_jobs
+
+        worker = Worker(app.state.engine, all_jobs(settings))
+        worker.start()
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.stop(timeout=10.0)
 
 
 def _describe_agency_events(app: FastAPI) -> None:

@@ -91,8 +91,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
+    # Tests drive the notification worker themselves (in_process_worker off).
     return Settings(env="test", database_url=database_url, base_url="http://testserver",
-                    secret_key="test-secret-key-that-is-long-enough-0123456789")
+                    secret_key="test-secret-key-that-is-long-enough-0123456789",
+                    in_process_worker=False)
 
 
 @pytest.fixture

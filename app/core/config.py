@@ -32,8 +32,41 @@ class Settings(BaseSettings):
     smtp_host: str | None = None
     smtp_port: int = 25
     notify_api_key: str | None = None
+    # Notifications (app/notifications): provider details and delivery tuning.
+    notify_base_url: str = "https://api.notifications.service.gov.uk"
+    notify_sms_template_id: str | None = None  # a Notify template whose content is ((body))
+    notify_email_template_id: str | None = None  # subject ((subject)), content ((body))
+    notify_callback_token: str | None = None  # bearer token Notify sends on delivery receipts
+    email_from: str = "Track My Crime <notifications@localhost>"
+    provider_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A worker's claim on a notification lasts this long; the sweep retries rows whose claim
+    # expired (the worker died). Must exceed a batch's worst send time.
+    notification_lease_seconds: float = Field(default=120.0, gt=0)
+    notification_batch_size: int = Field(default=10, ge=1)
+    # Further messages to one address within this window are held and sent as one digest.
+    notification_digest_seconds: int = Field(default=300, ge=0)
+    sms_hourly_limit: int = Field(default=100, ge=1)  # texts per number per hour
+    sms_identical_hourly_limit: int = Field(default=20, ge=1)  # identical texts per hour
+    # `tmc serve` on SQLite runs the worker in-process unless this is off (--no-worker).
+    in_process_worker: bool = True
 
-    webhook_tolerance_seconds: int = 300
+    # Victim portal (sign-in, sessions, live timeline).
+    portal_session_idle_minutes: int = Field(default=30, ge=1)
+    portal_session_max_hours: int = Field(default=12, ge=1)
+    portal_code_minutes: int = Field(default=10, ge=1)
+    portal_code_tries: int = Field(default=5, ge=1)
+    portal_poll_seconds: int = Field(default=15, ge=1)
+    # Optional OpenID Connect sign-in (e.g. GOV.UK One Login); off unless all three are set.
+    oidc_server_metadata_url: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scope: str = "openid email"
+    oidc_name: str = "GOV.UK One Login"
+
+    # The staff/oversight JSON API (/api/staff/...): off until the staff console brings its
+    # sign-in; only mounted when true.
+    staff_api_enabled: bool = False
+
     webhook_max_body_bytes: int = 256 * 1024
     db_pool_size: int = Field(default=10, ge=1)
 
@@ -49,6 +82,15 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_server_metadata_url and self.oidc_client_id
+                    and self.oidc_client_secret)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.env not in ("development", "test")
 
     @property
     def is_sqlite(self) -> bool:

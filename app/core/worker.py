@@ -15,10 +15,11 @@ import select
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,10 +35,33 @@ class Job:
     next_run: float = field(default=0.0)
 
 
+# Workers running in this process (the in-process worker of `tmc serve` on SQLite): woken
+# directly after a commit that queued work, so SQLite needs no fast polling.
+_LOCAL_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()
+
+
+def _wake_local_workers(_session: Session) -> None:
+    for worker in list(_LOCAL_WORKERS):
+        worker.wake_now()
+
+
 def notify_workers(session: Session) -> None:
-    """Wake workers after this transaction commits (PostgreSQL only; SQLite workers poll)."""
+    """Wake workers after this transaction commits: by NOTIFY on PostgreSQL (every process on
+    every machine), and directly for workers in this process."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
+    if _LOCAL_WORKERS and not session.info.get("tmc_wake_registered"):
+        session.info["tmc_wake_registered"] = True
+
+        def after_commit(committed: Session) -> None:
+            committed.info.pop("tmc_wake_registered", None)
+            _wake_local_workers(committed)
+
+        def after_rollback(rolled_back: Session) -> None:
+            rolled_back.info.pop("tmc_wake_registered", None)
+
+        event.listen(session, "after_commit", after_commit, once=True)
+        event.listen(session, "after_soft_rollback", after_rollback, once=True)
 
 
 class Worker:
@@ -52,7 +76,13 @@ class Worker:
         self.wake = threading.Event()
         self._threads: list[threading.Thread] = []
 
+    def wake_now(self) -> None:
+        for job in self.jobs:
+            job.next_run = 0.0
+        self.wake.set()
+
     def start(self) -> None:
+        _LOCAL_WORKERS.add(self)
         for number in range(self.concurrency):
             thread = threading.Thread(target=self._loop, name=f"tmc-worker-{number}", daemon=True)
             thread.start()
@@ -64,6 +94,7 @@ class Worker:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the item in hand, then return (SIGTERM does this)."""
+        _LOCAL_WORKERS.discard(self)
         self.stopping.set()
         self.wake.set()
         deadline = time.monotonic() + timeout
@@ -74,6 +105,7 @@ class Worker:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self.stopping.set())
         self.start()
+        log.info("worker started: %d thread(s), %d job(s)", self.concurrency, len(self.jobs))
         while not self.stopping.wait(0.5):
             pass
         log.info("worker stopping")

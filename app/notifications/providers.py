@@ -1,0 +1,255 @@
+"""SMS and email providers behind one interface: `send(message) -> Sent`, raising
+`TemporaryFailure` (try again later) or `PermanentFailure` (this address will never work).
+
+- Twilio SMS through the `twilio` SDK, a status callback URL per message;
+- email over SMTP (smtplib), plain-text and HTML parts;
+- GOV.UK Notify for both, through `notifications-python-client`;
+- the dev outbox (the embedded default): captured in the database instead of sent.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.config import Settings
+from app.notifications.models import DELIVERED, SENDING
+
+TWILIO_API_HOST = "https://api.twilio.com"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    notification_pk: int
+    channel: str  # sms | email
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class Sent:
+    provider_ref: str
+    status: str  # SENDING (a receipt will follow) or DELIVERED (no receipt will come)
+
+
+class ProviderError(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code[:300]
+
+
+class TemporaryFailure(ProviderError):
+    """The provider could not take it now: try again later."""
+
+
+class PermanentFailure(ProviderError):
+    """The provider refused the address for good (invalid number, unsubscribed, ...)."""
+
+
+class Provider(Protocol):
+    name: str
+
+    def send(self, message: Outgoing) -> Sent: ...
+
+
+def status_callback_url(settings: Settings, notification_pk: int) -> str:
+    # Our own row id, not the provider's reference: a receipt may arrive before we stored it.
+    return f"{settings.base_url.rstrip('/')}/notifications/twilio/status/{notification_pk}"
+
+
+# --- dev outbox -------------------------------------------------------------------------------
+
+class OutboxProvider:
+    """Captures instead of sending (app.notifications.dev_outbox); counts as delivered."""
+
+    name = "outbox"
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    def send(self, message: Outgoing) -> Sent:
+        from app.notifications.dev_outbox import capture
+
+        with self.factory() as session:
+            captured = capture(session, message.channel, message.to,
+                               message.subject if message.channel == "email" else None,
+                               message.text)
+            session.flush()
+            ref = f"outbox-{captured.id}"
+            session.commit()
+        return Sent(ref, DELIVERED)
+
+
+# --- Twilio -----------------------------------------------------------------------------------
+
+def _twilio_http_client(base_url: str | None, timeout: float) -> Any:
+    """Twilio's advice for another host (a test double, a proxy): a custom HTTP client."""
+    from twilio.http.http_client import TwilioHttpClient
+
+    class RedirectingHttpClient(TwilioHttpClient):
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if base_url and url.startswith(TWILIO_API_HOST):
+                url = base_url.rstrip("/") + url[len(TWILIO_API_HOST):]
+            return super().request(method, url, *args, **kwargs)
+
+    return RedirectingHttpClient(timeout=timeout)
+
+
+class TwilioSms:
+    name = "twilio"
+
+    def __init__(self, settings: Settings) -> None:
+        from twilio.rest import Client
+
+        if not (settings.twilio_account_sid and settings.twilio_auth_token
+                and settings.twilio_from_number):
+            raise RuntimeError("TMC_SMS_BACKEND=twilio needs TMC_TWILIO_ACCOUNT_SID, "
+                               "TMC_TWILIO_AUTH_TOKEN and TMC_TWILIO_FROM_NUMBER")
+        self.settings = settings
+        self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token,
+                             http_client=_twilio_http_client(settings.twilio_api_base_url,
+                                                             settings.provider_timeout_seconds))
+
+    def send(self, message: Outgoing) -> Sent:
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        try:
+            created = self.client.messages.create(
+                to=message.to, from_=self.settings.twilio_from_number, body=message.text,
+                status_callback=status_callback_url(self.settings, message.notification_pk))
+        except TwilioRestException as exc:
+            code = f"twilio-{exc.status}-{exc.code}"
+            if exc.status == 429 or exc.status >= 500:
+                raise TemporaryFailure(code) from None
+            raise PermanentFailure(code) from None
+        except (TwilioException, OSError) as exc:  # connection refused, timeout, ...
+            raise TemporaryFailure(f"twilio-{type(exc).__name__}") from None
+        return Sent(str(created.sid), SENDING)
+
+
+# Twilio's message statuses in Notify's vocabulary.
+TWILIO_STATUSES = {
+    "accepted": SENDING, "scheduled": SENDING, "queued": SENDING, "sending": SENDING,
+    "sent": SENDING, "delivered": DELIVERED, "read": DELIVERED,
+    "undelivered": "temporary-failure", "failed": "permanent-failure",
+    "canceled": "technical-failure",
+}
+
+
+# --- SMTP -------------------------------------------------------------------------------------
+
+class SmtpEmail:
+    """Plain SMTP to a relay. A relay gives no delivery receipt: its acceptance is our evidence
+    that the email was delivered (as far as we can ever know)."""
+
+    name = "smtp"
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.smtp_host:
+            raise RuntimeError("TMC_EMAIL_BACKEND=smtp needs TMC_SMTP_HOST")
+        self.settings = settings
+
+    def send(self, message: Outgoing) -> Sent:
+        email = EmailMessage()
+        email["From"] = self.settings.email_from
+        email["To"] = message.to
+        email["Subject"] = message.subject
+        message_id = make_msgid(domain="track-my-crime")
+        email["Message-ID"] = message_id
+        email.set_content(message.text)
+        email.add_alternative(message.html, subtype="html")
+        try:
+            with smtplib.SMTP(self.settings.smtp_host or "", self.settings.smtp_port,
+                              timeout=self.settings.provider_timeout_seconds) as smtp:
+                smtp.send_message(email)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if any(400 <= code < 500 for code in codes):
+                raise TemporaryFailure(f"smtp-{codes[0]}") from None
+            raise PermanentFailure(f"smtp-{codes[0] if codes else 'refused'}") from None
+        except smtplib.SMTPResponseException as exc:
+            if 500 <= exc.smtp_code < 600 and exc.smtp_code != 552:
+                raise PermanentFailure(f"smtp-{exc.smtp_code}") from None
+            raise TemporaryFailure(f"smtp-{exc.smtp_code}") from None
+        except (smtplib.SMTPException, OSError) as exc:  # timeouts are OSErrors
+            raise TemporaryFailure(f"smtp-{type(exc).__name__}") from None
+        return Sent(message_id.strip("<>")[:100], DELIVERED)
+
+
+# --- GOV.UK Notify ----------------------------------------------------------------------------
+
+class NotifyProvider:
+    """GOV.UK Notify for SMS or email, through templates whose content is ((body))."""
+
+    name = "notify"
+
+    def __init__(self, settings: Settings, channel: str) -> None:
+        from notifications_python_client.notifications import NotificationsAPIClient
+
+        template = (settings.notify_sms_template_id if channel == "sms"
+                    else settings.notify_email_template_id)
+        if not settings.notify_api_key or not template:
+            raise RuntimeError(f"the notify backend for {channel} needs TMC_NOTIFY_API_KEY and "
+                               f"TMC_NOTIFY_{channel.upper()}_TEMPLATE_ID")
+        self.template = template
+        self.client = NotificationsAPIClient(settings.notify_api_key,
+                                             base_url=settings.notify_base_url,
+                                             timeout=settings.provider_timeout_seconds)
+
+    def send(self, message: Outgoing) -> Sent:
+        from notifications_python_client.errors import APIError
+
+        reference = str(message.notification_pk)
+        try:
+            if message.channel == "sms":
+                response = self.client.send_sms_notification(
+                    phone_number=message.to, template_id=self.template,
+                    personalisation={"body": message.text}, reference=reference)
+            else:
+                response = self.client.send_email_notification(
+                    email_address=message.to, template_id=self.template,
+                    personalisation={"subject": message.subject, "body": message.text},
+                    reference=reference)
+        except APIError as exc:
+            status = getattr(exc, "status_code", 500) or 500
+            if status == 400:
+                raise PermanentFailure(f"notify-{status}") from None
+            raise TemporaryFailure(f"notify-{status}") from None
+        except OSError as exc:
+            raise TemporaryFailure(f"notify-{type(exc).__name__}") from None
+        return Sent(str(response["id"]), SENDING)
+
+
+NOTIFY_STATUSES = {
+    "created": SENDING, "sending": SENDING, "pending": SENDING, "sent": SENDING,
+    "delivered": DELIVERED, "temporary-failure": "temporary-failure",
+    "permanent-failure": "permanent-failure", "technical-failure": "technical-failure",
+}
+
+
+def providers_for(settings: Settings, factory: sessionmaker[Session]) -> dict[str, Provider]:
+    """The configured provider per channel (built once per worker process)."""
+    sms: Provider
+    email: Provider
+    match settings.sms_backend:
+        case "twilio":
+            sms = TwilioSms(settings)
+        case "notify":
+            sms = NotifyProvider(settings, "sms")
+        case _:
+            sms = OutboxProvider(factory)
+    match settings.email_backend:
+        case "smtp":
+            email = SmtpEmail(settings)
+        case "notify":
+            email = NotifyProvider(settings, "email")
+        case _:
+            email = OutboxProvider(factory)
+    return {"sms": sms, "email": email}

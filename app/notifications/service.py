@@ -1,0 +1,655 @@
+"""Business rules of SMS and email pushes.
+
+Queueing: `on_event` runs inside the transaction of the agency event, so the notification rows
+exist if and only if the event does (a transactional outbox).
+
+Delivery (`Deliverer`, run by app.core.worker): a worker claims due rows with
+FOR UPDATE SKIP LOCKED and a lease (`claimed_until`), commits, calls the provider outside any
+transaction, then records the outcome in a new transaction. One attempt row per try. A worker
+that dies mid-send leaves its rows in `sending` with an expired lease: `sweep` puts them back,
+so nothing is lost; only a message in flight at the crash can go out twice.
+
+Statuses follow GOV.UK Notify and never move backwards: final statuses are final, receipts
+arriving out of order are ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from prometheus_client import Counter
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.agencies import catalogue
+from app.cases import repository as cases_repository
+from app.cases.models import Victim
+from app.core.config import Settings
+from app.core.db import utcnow
+from app.core.i18n import LANGUAGES, normalise_language
+from app.core.worker import notify_workers
+from app.notifications import providers as p
+from app.notifications import repository, rules, templates
+from app.notifications.models import (
+    CREATED,
+    DELIVERED,
+    FINAL_STATUSES,
+    PERMANENT_FAILURE,
+    SENDING,
+    TECHNICAL_FAILURE,
+    ContactTask,
+    Notification,
+    NotificationAttempt,
+    NotificationPreference,
+    SafetyAlert,
+    SmsOptOut,
+)
+
+log = logging.getLogger("tmc.notifications")
+
+NOTIFICATIONS = Counter("tmc_notifications_total", "Notifications reaching a status",
+                        ["channel", "status"])
+
+URGENT_TYPES = frozenset({"offender.escaped"})  # ignores quiet hours
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+START_WORDS = frozenset({"START", "YES", "UNSTOP"})
+ACK_WORDS = frozenset({"OK", "OKAY", "YES OK"})
+UPDATE_INTERVALS = (7, 14, 28, 56)
+DEFAULT_UPDATE_INTERVAL = 28
+
+
+# --- preferences ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Preferences:
+    """What applies to one victim: their own choices over what the police sent."""
+
+    sms: bool
+    email: bool
+    language: str
+    quiet_from: str | None
+    quiet_to: str | None
+    discreet: bool
+    update_interval_days: int
+
+
+def _pick(mine: Any, police: Any) -> Any:
+    return police if mine is None else mine
+
+
+def effective_preferences(victim: Victim, pref: NotificationPreference | None) -> Preferences:
+    if pref is None:
+        return Preferences(victim.sms_allowed, victim.email_allowed,
+                           normalise_language(victim.preferred_language), victim.quiet_from,
+                           victim.quiet_to, victim.discreet, DEFAULT_UPDATE_INTERVAL)
+    quiet_set = pref.quiet_from is not None or pref.quiet_to is not None
+    return Preferences(
+        sms=_pick(pref.sms, victim.sms_allowed), email=_pick(pref.email, victim.email_allowed),
+        language=normalise_language(_pick(pref.language, victim.preferred_language)),
+        quiet_from=pref.quiet_from if quiet_set else victim.quiet_from,
+        quiet_to=pref.quiet_to if quiet_set else victim.quiet_to,
+        # Discreet mode can be asked for, and only the victim can turn it off.
+        discreet=_pick(pref.discreet, victim.discreet),
+        update_interval_days=pref.update_interval_days or DEFAULT_UPDATE_INTERVAL)
+
+
+def preferences_of(session: Session, victim_pk: int) -> Preferences:
+    victim = repository.get_victim(session, victim_pk)
+    if victim is None:
+        raise LookupError("no such victim")
+    return effective_preferences(victim, repository.get_preference(session, victim_pk))
+
+
+class PreferenceError(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def _valid_hhmm(value: str | None) -> bool:
+    if value is None:
+        return True
+    parts = value.split(":")
+    return (len(parts) == 2 and all(x.isdigit() and len(x) == 2 for x in parts)
+            and int(parts[0]) < 24 and int(parts[1]) < 60)
+
+
+def save_preferences(session: Session, victim_pk: int, *, sms: bool, email: bool,
+                     language: str, quiet_from: str | None, quiet_to: str | None,
+                     discreet: bool, update_interval_days: int) -> Preferences:
+    """Validates and stores the victim's choices; commits. Bad input changes nothing."""
+    errors = {}
+    if language not in LANGUAGES:
+        errors["language"] = "unknown language"
+    if not _valid_hhmm(quiet_from) or not _valid_hhmm(quiet_to) \
+            or (quiet_from is None) != (quiet_to is None):
+        errors["quiet_hours"] = "give both times as HH:MM, or neither"
+    if update_interval_days not in UPDATE_INTERVALS:
+        errors["update_interval_days"] = "choose one of " + ", ".join(map(str, UPDATE_INTERVALS))
+    if errors:
+        raise PreferenceError(errors)
+    pref = repository.get_preference(session, victim_pk)
+    if pref is None:
+        pref = NotificationPreference(victim_pk=victim_pk)
+        session.add(pref)
+    pref.sms, pref.email, pref.language = sms, email, language
+    # An explicit "no quiet hours" is stored as "00:00"-"00:00" so it overrides the police's.
+    pref.quiet_from, pref.quiet_to = (quiet_from, quiet_to) if quiet_from else ("00:00", "00:00")
+    pref.discreet, pref.update_interval_days = discreet, update_interval_days
+    session.commit()
+    return preferences_of(session, victim_pk)
+
+
+def preference_form(session: Session, victim_pk: int) -> dict[str, Any]:
+    """The preferences page's values for one victim (no contact details: only what is set)."""
+    prefs = preferences_of(session, victim_pk)
+    quiet = prefs.quiet_from and prefs.quiet_from != prefs.quiet_to
+    return {"victim": victim_pk, "sms": prefs.sms, "email": prefs.email,
+            "language": prefs.language, "quiet_from": prefs.quiet_from if quiet else "",
+            "quiet_to": prefs.quiet_to if quiet else "", "discreet": prefs.discreet,
+            "update_interval_days": prefs.update_interval_days}
+
+
+def save_preferences_form(session: Session, victim_pk: int, form: dict[str, str]
+                          ) -> Preferences:
+    try:
+        interval = int(form.get("update_interval_days", ""))
+    except ValueError:
+        interval = -1
+    return save_preferences(
+        session, victim_pk, sms=form.get("sms") == "1", email=form.get("email") == "1",
+        language=form.get("language", ""), quiet_from=form.get("quiet_from") or None,
+        quiet_to=form.get("quiet_to") or None, discreet=form.get("discreet") == "1",
+        update_interval_days=interval)
+
+
+# --- queueing (inside the event's transaction) -------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    recipient: str  # victim | representative
+    channel: str
+    to: str
+
+
+def _targets(victim: Victim, prefs: Preferences, blocked: set[str], every: bool) -> list[Target]:
+    """Where a message to this victim goes: every allowed channel, or the first one."""
+    found: list[Target] = []
+    own = []
+    if prefs.sms and victim.mobile and victim.mobile not in blocked:
+        own.append(Target("victim", "sms", victim.mobile))
+    if prefs.email and victim.email:
+        own.append(Target("victim", "email", victim.email))
+    found += own if every else own[:1]
+    rep = victim.representative
+    if rep is not None:
+        theirs = []
+        if rep.mobile and prefs.sms and rep.mobile not in blocked:
+            theirs.append(Target("representative", "sms", rep.mobile))
+        if rep.email and prefs.email:
+            theirs.append(Target("representative", "email", rep.email))
+        found += theirs if every else theirs[:1]
+    return found
+
+
+def _concerned_victims(session: Session, applied: Any) -> list[Victim]:
+    victims = list(cases_repository.victims_of(session, applied.case.id))
+    only = catalogue.victim_ref_of(applied.event.type, applied.data)
+    return [v for v in victims if only is None or v.victim_ref == only]
+
+
+def on_event(session: Session, applied: Any) -> int:
+    """Queues the messages an accepted agency event causes, in the event's transaction.
+
+    `applied` is an app.cases.projection.Applied. Returns how many rows were queued.
+    """
+    event_type = applied.event.type
+    if event_type in templates.NOT_NOTIFIED or catalogue.spec_for(event_type) is None:
+        return 0
+    session.flush()  # victims and representatives this event created
+    victims = _concerned_victims(session, applied)
+    if not victims:
+        return 0
+    now = utcnow()
+    safety = catalogue.is_safety_critical(event_type, applied.data)
+    params = templates.params_for(event_type, applied.data)
+    prefs = repository.preferences_of(session, [v.id for v in victims])
+    numbers = [v.mobile for v in victims]
+    numbers += [v.representative.mobile for v in victims if v.representative]
+    blocked = repository.opted_out(session, numbers)
+    queued = 0
+    for victim in victims:
+        queued += queue_for_victim(
+            session, victim, effective_preferences(victim, prefs.get(victim.id)), blocked,
+            event_pk=applied.event.id, template=event_type, params=params, safety=safety,
+            urgent=event_type in URGENT_TYPES, now=now)
+    if queued:
+        notify_workers(session)
+    return queued
+
+
+def queue_for_victim(session: Session, victim: Victim, prefs: Preferences, blocked: set[str],
+                     *, event_pk: int | None, template: str, params: dict[str, Any],
+                     safety: bool, urgent: bool, now: datetime) -> int:
+    targets = _targets(victim, prefs, blocked, every=safety)
+    hold = None if urgent else rules.quiet_until(now, prefs.quiet_from, prefs.quiet_to)
+    start = hold or now
+    params = dict(params)
+    if safety and event_pk is not None:
+        token = secrets.token_urlsafe(24)
+        params["ack"] = token
+        session.add(SafetyAlert(case_pk=victim.case_pk, victim_pk=victim.id, event_pk=event_pk,
+                                token=token, created_at=now,
+                                due_at=start + rules.SAFETY_ACK_WITHIN))
+        if not targets:
+            raise_contact_task(session, victim.case_pk, victim.id, "no-channel", now,
+                               event_pk=event_pk)
+    for target in targets:
+        session.add(Notification(
+            case_pk=victim.case_pk, victim_pk=victim.id, event_pk=event_pk,
+            recipient=target.recipient, channel=target.channel, to=target.to,
+            template=template, language=prefs.language, discreet=prefs.discreet,
+            safety_critical=safety, urgent=urgent, params=params, status=CREATED,
+            next_attempt_at=start, created_at=now))
+    return len(targets)
+
+
+def raise_contact_task(session: Session, case_pk: int, victim_pk: int, reason: str,
+                       due_at: datetime, event_pk: int | None = None,
+                       notification_pk: int | None = None) -> ContactTask | None:
+    """A person must phone the victim. One open task per victim, reason and event."""
+    if repository.open_task(session, victim_pk, reason, event_pk) is not None:
+        return None
+    task = ContactTask(case_pk=case_pk, victim_pk=victim_pk, reason=reason, event_pk=event_pk,
+                       notification_pk=notification_pk, due_at=due_at, created_at=utcnow())
+    session.add(task)
+    session.flush()  # the session does not autoflush: later checks in this transaction see it
+    return task
+
+
+# --- evidence for the obligations engine ----------------------------------------------------
+
+def _record_informed(session: Session, victim_pk: int, event_pk: int | None, at: datetime,
+                     source: str) -> None:
+    if event_pk is None:
+        return
+    try:
+        from app.obligations.service import record_informed
+    except ImportError:  # the obligations engine is not installed in this build
+        return
+    record_informed(session, victim_pk, event_pk, at, source)
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Claimed:
+    notification_pk: int
+    attempt_pk: int
+    attempt_number: int
+    worker: str
+    message: p.Outgoing
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _content(row: Notification, members: list[Notification]) -> templates.Content:
+    return templates.Content(
+        template=templates.DIGEST if members else row.template, params=row.params,
+        language=row.language, discreet=row.discreet or any(m.discreet for m in members),
+        ack_token=row.params.get("ack"), count=1 + len(members))
+
+
+def _limit_wait(settings: Settings, row: Notification, sends: list[tuple[datetime, str | None]],
+                body_hash: str, now: datetime) -> datetime | None:
+    """When this row may go, if a digest window or a carrier limit holds it back."""
+    if sends and settings.notification_digest_seconds:
+        window = timedelta(seconds=settings.notification_digest_seconds)
+        last = sends[-1][0]
+        if last > now - window:
+            return last + window
+    if row.channel != "sms":
+        return None
+    hour = timedelta(hours=1)
+    if len(sends) >= settings.sms_hourly_limit:
+        return sends[-settings.sms_hourly_limit][0] + hour
+    identical = [at for at, h in sends if h == body_hash]
+    if len(identical) >= settings.sms_identical_hourly_limit:
+        return identical[-settings.sms_identical_hourly_limit] + hour
+    return None
+
+
+def claim(session: Session, settings: Settings, provider_names: dict[str, str], worker: str,
+          now: datetime | None = None) -> list[Claimed]:
+    """Claims a batch of due rows (a lease each), folding bursts into digests; commits."""
+    now = now or utcnow()
+    lease = timedelta(seconds=settings.notification_lease_seconds)
+    claimed: list[tuple[Notification, NotificationAttempt, templates.Rendered]] = []
+    for row in repository.claim_due(session, now, settings.notification_batch_size):
+        if row.status != CREATED or row.digest_pk is not None:
+            continue  # folded into a digest earlier in this batch
+        members: list[Notification] = []
+        if not row.safety_critical:
+            members = [m for m in repository.digestible(session, row, now)
+                       if m.status == CREATED and m.digest_pk is None]
+        rendered = templates.render(_content(row, members), settings.base_url)
+        body_hash = hashlib.sha256(rendered.text.encode()).hexdigest()[:16]
+        if not row.safety_critical:  # safety alerts go at once, whatever the limits
+            sends = repository.recent_sends(session, row.channel, row.to,
+                                            now - timedelta(hours=1), row.id)
+            wait = _limit_wait(settings, row, list(sends), body_hash, now)
+            if wait is not None:
+                row.next_attempt_at = wait
+                continue
+        for member in members:
+            member.status, member.digest_pk, member.status_at = SENDING, row.id, now
+        row.status, row.status_at = SENDING, now
+        row.claimed_until, row.claimed_by = now + lease, worker
+        row.attempts += 1
+        row.first_attempt_at = row.first_attempt_at or now
+        row.sent_at = now
+        row.provider = provider_names[row.channel]
+        row.subject = rendered.subject if row.channel == "email" else None
+        row.body, row.body_hash = rendered.text, body_hash
+        attempt = NotificationAttempt(notification_pk=row.id, number=row.attempts,
+                                      worker=worker, provider=row.provider, started_at=now)
+        session.add(attempt)
+        claimed.append((row, attempt, rendered))
+    session.flush()
+    out = [Claimed(row.id, attempt.id, attempt.number, worker,
+                   p.Outgoing(row.id, row.channel, row.to, rendered.subject, rendered.text,
+                              rendered.html))
+           for row, attempt, rendered in claimed]
+    session.commit()
+    return out
+
+
+@dataclass(frozen=True)
+class Outcome:
+    sent: p.Sent | None = None
+    retry: str | None = None  # error code
+    permanent: str | None = None  # error code
+
+
+def send(provider: p.Provider, message: p.Outgoing) -> Outcome:
+    try:
+        return Outcome(sent=provider.send(message))
+    except p.TemporaryFailure as exc:
+        return Outcome(retry=exc.code)
+    except p.PermanentFailure as exc:
+        return Outcome(permanent=exc.code)
+    except Exception as exc:
+        log.exception("provider %s failed unexpectedly", provider.name)
+        return Outcome(retry=f"error-{type(exc).__name__}")
+
+
+def record_outcome(session: Session, claimed: Claimed, outcome: Outcome,
+                   now: datetime | None = None) -> None:
+    """Stores what the provider said about one try (the caller commits)."""
+    now = now or utcnow()
+    row = repository.lock_notification(session, claimed.notification_pk)
+    attempt = repository.get_attempt(session, claimed.attempt_pk)
+    assert row is not None and attempt is not None
+    attempt.finished_at = now
+    if outcome.sent is not None:
+        attempt.outcome, attempt.provider_ref = "accepted", outcome.sent.provider_ref
+    elif outcome.retry is not None:
+        attempt.outcome, attempt.error = "retry", outcome.retry
+    else:
+        attempt.outcome, attempt.error = PERMANENT_FAILURE, outcome.permanent
+    ours = row.claimed_by == claimed.worker and row.attempts == claimed.attempt_number
+    # If the sweep took the row back (our lease ran out) but it has not been sent again yet,
+    # our send still counts and no duplicate goes out.
+    if not ours and (outcome.sent is None or row.status != CREATED):
+        return
+    if outcome.sent is not None:
+        row.provider_ref = outcome.sent.provider_ref
+        row.claimed_until = row.claimed_by = None
+        if row.status in FINAL_STATUSES:  # a receipt overtook us
+            return
+        row.status, row.status_at = SENDING, now
+        for member in repository.digest_members(session, row.id):
+            member.status = SENDING
+        if outcome.sent.status != SENDING:
+            finish(session, row, outcome.sent.status, now)
+        return
+    if row.status in FINAL_STATUSES:
+        return
+    if outcome.permanent is not None:
+        finish(session, row, PERMANENT_FAILURE, now)
+    elif row.first_attempt_at and now - row.first_attempt_at >= rules.RETRY_WINDOW:
+        attempt.outcome = TECHNICAL_FAILURE
+        finish(session, row, TECHNICAL_FAILURE, now)
+    else:
+        _reschedule(session, row, now + rules.retry_delay(row.attempts))
+
+
+def _reschedule(session: Session, row: Notification, at: datetime) -> None:
+    if not row.urgent:
+        victim = repository.get_victim(session, row.victim_pk)
+        if victim is not None:
+            prefs = effective_preferences(victim, repository.get_preference(session, victim.id))
+            at = rules.quiet_until(at, prefs.quiet_from, prefs.quiet_to) or at
+    row.status, row.next_attempt_at = CREATED, at
+    row.claimed_until = row.claimed_by = None
+    _release_members(session, row, at)
+
+
+def _release_members(session: Session, row: Notification, at: datetime) -> None:
+    """Undo a digest (its carrier goes back to the queue): members are queued on their own."""
+    for member in repository.digest_members(session, row.id):
+        member.status, member.digest_pk, member.next_attempt_at = CREATED, None, at
+
+
+def finish(session: Session, row: Notification, status: str, now: datetime) -> None:
+    """A final status for a row and the rows its digest carried; then evidence or fallback."""
+    row.status, row.status_at = status, now
+    row.claimed_until = row.claimed_by = None
+    rows = [row, *repository.digest_members(session, row.id)]
+    for item in rows[1:]:
+        item.status, item.status_at = status, now
+    NOTIFICATIONS.labels(row.channel, status).inc()
+    for item in rows:
+        if status == DELIVERED:
+            _record_informed(session, item.victim_pk, item.event_pk, now, "delivery_receipt")
+        else:
+            _after_failure(session, item, now)
+
+
+def _other_address(session: Session, row: Notification, channel: str) -> str | None:
+    victim = repository.get_victim(session, row.victim_pk)
+    if victim is None:
+        return None
+    prefs = effective_preferences(victim, repository.get_preference(session, victim.id))
+    person: Any = victim if row.recipient == "victim" else victim.representative
+    if person is None:
+        return None
+    if channel == "sms":
+        if not prefs.sms or not person.mobile or repository.opted_out(session, [person.mobile]):
+            return None
+        return person.mobile
+    return person.email if prefs.email else None
+
+
+def _after_failure(session: Session, row: Notification, now: datetime) -> None:
+    """Try the victim's other channel once; if nothing else can reach them, a person calls."""
+    other = "email" if row.channel == "sms" else "sms"
+    address = _other_address(session, row, other)
+    if address and not repository.has_copy(session, row, other):
+        session.add(Notification(
+            case_pk=row.case_pk, victim_pk=row.victim_pk, event_pk=row.event_pk,
+            recipient=row.recipient, channel=other, to=address, template=row.template,
+            language=row.language, discreet=row.discreet, safety_critical=row.safety_critical,
+            urgent=row.urgent, params=row.params, status=CREATED, next_attempt_at=now,
+            fallback_of_pk=row.id, created_at=now))
+        notify_workers(session)
+        return
+    if row.recipient != "victim" or repository.live_copy_exists(session, row):
+        return
+    if repository.open_task(session, row.victim_pk) is None:
+        raise_contact_task(session, row.case_pk, row.victim_pk, "undeliverable", now,
+                           event_pk=row.event_pk, notification_pk=row.id)
+
+
+class Deliverer:
+    """The delivery job: claim a batch, send each, record each outcome in its own transaction
+    (so a crash can only repeat the message in flight)."""
+
+    def __init__(self, settings: Settings, providers: dict[str, p.Provider] | None = None
+                 ) -> None:
+        self.settings = settings
+        self.providers = providers
+
+    def _providers(self, factory: sessionmaker[Session]) -> dict[str, p.Provider]:
+        if self.providers is None:
+            self.providers = p.providers_for(self.settings, factory)
+        return self.providers
+
+    def __call__(self, factory: sessionmaker[Session]) -> int:
+        providers = self._providers(factory)
+        names = {channel: provider.name for channel, provider in providers.items()}
+        worker = worker_id()
+        with factory() as session:
+            batch = claim(session, self.settings, names, worker)
+        lease = timedelta(seconds=self.settings.notification_lease_seconds)
+        for item in batch:
+            # Rows later in the batch wait their turn; renew the lease right before sending so
+            # it only has to cover one send, and skip a row the sweep took back meanwhile.
+            with factory() as session:
+                still_ours = repository.renew_lease(session, item.notification_pk, item.worker,
+                                                    item.attempt_number, utcnow() + lease)
+                session.commit()
+            if not still_ours:
+                continue
+            outcome = send(providers[item.message.channel], item.message)
+            with factory() as session:
+                record_outcome(session, item, outcome)
+                session.commit()
+        return len(batch)
+
+
+# --- receipts ---------------------------------------------------------------------------------
+
+def apply_receipt(session: Session, notification_pk: int, status: str,
+                  now: datetime | None = None) -> bool:
+    """A provider's delivery receipt. Statuses never move backwards; the caller commits."""
+    now = now or utcnow()
+    row = repository.lock_notification(session, notification_pk)
+    if row is None or row.status in FINAL_STATUSES or status == SENDING:
+        return False
+    if status not in FINAL_STATUSES:
+        return False
+    if row.status == CREATED and status != DELIVERED:
+        return False  # a late failure report of an earlier try: the retry goes on
+    finish(session, row, status, now)
+    return True
+
+
+# --- the sweep and the safety escalation --------------------------------------------------------
+
+def sweep(session: Session, now: datetime | None = None, limit: int = 500) -> int:
+    """Recovers rows whose worker died (lease expired) and rows no receipt ever came for."""
+    now = now or utcnow()
+    handled = 0
+    for row in repository.expired_claims(session, now, limit):
+        attempt = repository.open_attempt(session, row.id, row.attempts)
+        if attempt is not None:
+            attempt.outcome, attempt.finished_at = "abandoned", now
+            attempt.error = "lease expired: the worker stopped mid-send"
+        row.status, row.next_attempt_at = CREATED, now
+        row.claimed_until = row.claimed_by = None
+        _release_members(session, row, now)
+        handled += 1
+    for row in repository.silent_since(session, now - rules.RECEIPT_TIMEOUT, limit):
+        finish(session, row, "temporary-failure", now)
+        handled += 1
+    if handled:
+        notify_workers(session)
+    session.commit()
+    return handled
+
+
+def escalate_unacknowledged(session: Session, now: datetime | None = None) -> int:
+    """Safety alerts not acknowledged in time: a person at the Victim Care Hub calls."""
+    now = now or utcnow()
+    alerts = repository.overdue_alerts(session, now, 200)
+    for alert in alerts:
+        alert.escalated_at = now
+        raise_contact_task(session, alert.case_pk, alert.victim_pk, "safety-ack-overdue", now,
+                           event_pk=alert.event_pk)
+    session.commit()
+    return len(alerts)
+
+
+# --- acknowledgements and replies ---------------------------------------------------------------
+
+def _acknowledge(session: Session, alert: SafetyAlert, source: str, now: datetime) -> None:
+    if alert.acknowledged_at is not None:
+        return
+    alert.acknowledged_at, alert.acknowledged_by = now, source
+    _record_informed(session, alert.victim_pk, alert.event_pk, now, "acknowledged")
+
+
+def acknowledge(session: Session, token: str, now: datetime | None = None) -> bool:
+    """The victim opened the link in a safety alert and confirmed. Commits."""
+    alert = repository.alert_by_token(session, token)
+    if alert is None:
+        return False
+    _acknowledge(session, alert, "link", now or utcnow())
+    session.commit()
+    return True
+
+
+def alert_exists(session: Session, token: str) -> bool:
+    return repository.alert_by_token(session, token) is not None
+
+
+def handle_inbound_sms(session: Session, number: str, body: str,
+                       now: datetime | None = None) -> str:
+    """A text from a victim: STOP, START, or OK (acknowledges the latest safety alert).
+    Returns what it did; commits. We never reply by SMS."""
+    now = now or utcnow()
+    word = " ".join(body.strip().upper().split()).rstrip(".!")
+    victim_pks = repository.victim_pks_reached_at(session, number)
+    if word in STOP_WORDS:
+        _opt_out(session, number, victim_pks, now)
+        action = "stop"
+    elif word in START_WORDS:
+        repository.remove_opt_out(session, number)
+        action = "start"
+    elif word in ACK_WORDS:
+        alert = repository.latest_open_alert(session, victim_pks)
+        if alert is not None:
+            _acknowledge(session, alert, "sms-reply", now)
+        action = "ack" if alert else "ignored"
+    else:
+        action = "ignored"
+    session.commit()
+    return action
+
+
+def _opt_out(session: Session, number: str, victim_pks: list[int], now: datetime) -> None:
+    if repository.get_opt_out(session, number) is None:
+        session.add(SmsOptOut(number=number, opted_out_at=now))
+        session.flush()
+    # Nothing more goes to this number; the victim must still be told, so a person calls.
+    for victim in repository.victims_by_pk(session, victim_pks):
+        raise_contact_task(session, victim.case_pk, victim.id, "sms-opt-out", now)
+    for row in repository.pending_sms_to(session, number):
+        finish(session, row, PERMANENT_FAILURE, now)
+
+
+# --- what the victim can see --------------------------------------------------------------------
+
+def messages_sent_to(session: Session, victim_pk: int) -> list[Notification]:
+    """The victim's "messages we sent you", newest first."""
+    return list(repository.notifications_of_victim(session, victim_pk))

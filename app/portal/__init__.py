@@ -1,0 +1,1 @@
+"""The victim portal: passwordless sign-in, sessions, and the case pages."""

@@ -1,0 +1,336 @@
+"""The victim portal's pages. Server-rendered GOV.UK Frontend pages that work without
+JavaScript; with it, htmx gets fragments (and the timeline updates itself).
+
+Every page: no personal or case detail in titles or URLs, `Cache-Control: no-store`,
+`Vary: HX-Request`, a CSRF token bound to the server-side session on every form and htmx request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from app.core import csrf
+from app.core.config import Settings
+from app.core.i18n import N_, Translator, normalise_language, translator
+from app.core.ratelimit import Throttle
+from app.core.templating import render
+from app.portal import service
+from app.portal.models import PortalGrant, PortalSession
+from app.portal.schemas import SignInForm, normalise_code, parse_sign_in
+
+router = APIRouter(include_in_schema=False)
+
+DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookies at 400 days
+EXIT_TO = "https://www.bbc.co.uk/weather"
+
+
+class CsrfFailed(Exception):
+    pass
+
+
+def session_cookie_name(settings: Settings) -> str:
+    # __Host- cookies must be Secure, host-only and Path=/: nothing can overwrite them.
+    return "__Host-tmc_session" if settings.secure_cookies else "tmc_session"
+
+
+def device_cookie_name(settings: Settings) -> str:
+    return "__Host-tmc_device" if settings.secure_cookies else "tmc_device"
+
+
+@dataclass
+class Portal:
+    """One request's view of the portal: database session, browser session and its grants."""
+
+    request: Request
+    db: Session
+    settings: Settings
+    row: PortalSession | None
+    grants: list[PortalGrant]
+    form: dict[str, str] = field(default_factory=dict)
+    new_token: str | None = None
+    clear_cookie: bool = False
+    language: str = "en"
+
+    @property
+    def signed_in(self) -> bool:
+        return bool(self.grants)
+
+    @property
+    def t(self) -> Translator:
+        return translator(self.language)
+
+    @property
+    def throttle(self) -> Throttle:
+        return self.request.app.state.throttle
+
+    @property
+    def client(self) -> str:
+        return self.request.client.host if self.request.client else "unknown"
+
+    def ensure_session(self) -> PortalSession:
+        if self.row is None:
+            # No language stored until one is chosen: after sign-in the victim's own applies.
+            self.row, self.new_token = service.start_session(self.db, self.settings)
+        return self.row
+
+
+async def _portal(request: Request, passive: bool) -> AsyncIterator[Portal]:
+    settings: Settings = request.app.state.settings
+    db: Session = request.app.state.sessionmaker()
+    try:
+        token = request.cookies.get(session_cookie_name(settings))
+        row = await run_in_threadpool(service.live_session, db, settings, token, passive)
+        held = await run_in_threadpool(service.grants, db, row)
+        if not await csrf.is_valid(request, row.csrf_token if row else None):
+            raise CsrfFailed
+        form: dict[str, str] = {}
+        if request.method == "POST":
+            form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        portal = Portal(request, db, settings, row, held, form=form,
+                        clear_cookie=bool(token) and row is None)
+        portal.language = normalise_language(row.language) if row and row.language else "en"
+        yield portal
+    finally:
+        db.close()
+
+
+async def portal(request: Request) -> AsyncIterator[Portal]:
+    async for value in _portal(request, passive=False):
+        yield value
+
+
+async def passive_portal(request: Request) -> AsyncIterator[Portal]:
+    async for value in _portal(request, passive=True):
+        yield value
+
+
+# --- responses -----------------------------------------------------------------------------
+
+def _finish(p: Portal, response: Response) -> Response:
+    secure = p.settings.secure_cookies
+    if p.new_token:
+        response.set_cookie(session_cookie_name(p.settings), p.new_token, httponly=True,
+                            secure=secure, samesite="lax", path="/")
+    elif p.clear_cookie:
+        response.delete_cookie(session_cookie_name(p.settings), path="/", secure=secure,
+                               httponly=True, samesite="lax")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def page(p: Portal, template: str, status_code: int = 200, **context: Any) -> Response:
+    row = p.ensure_session()
+    t = p.t
+    base = {"t": t, "_": t._, "lang": p.language, "csrf_token": row.csrf_token,
+            "signed_in": p.signed_in, "current_path": p.request.url.path,
+            "poll_seconds": p.settings.portal_poll_seconds,
+            "oidc_enabled": p.settings.oidc_enabled, "oidc_name": p.settings.oidc_name}
+    return _finish(p, render(p.request, template, base | context, status_code=status_code))
+
+
+def redirect(p: Portal, url: str) -> Response:
+    if csrf.is_htmx(p.request):
+        return _finish(p, Response(status_code=200, headers={"HX-Redirect": url}))
+    return _finish(p, RedirectResponse(url, status_code=303))
+
+
+def not_found(p: Portal) -> Response:
+    """The same page whether the thing does not exist or belongs to someone else."""
+    return page(p, "portal/not_found.html", status_code=404)
+
+
+def must_sign_in(p: Portal) -> Response:
+    return redirect(p, "/sign-in")
+
+
+def _language_for(p: Portal, accesses: list[service.Access]) -> None:
+    p.language = service.default_language(p.row, accesses)
+
+
+# --- sign-in -------------------------------------------------------------------------------
+
+@router.get("/")
+def home(p: Portal = Depends(portal)) -> Response:
+    return redirect(p, "/cases" if p.signed_in else "/sign-in")
+
+
+@router.get("/sign-in")
+def sign_in_page(p: Portal = Depends(portal)) -> Response:
+    return page(p, "portal/sign_in.html", form=SignInForm(), adding=p.signed_in)
+
+
+@router.post("/sign-in")
+def sign_in_submit(p: Portal = Depends(portal)) -> Response:
+    form = parse_sign_in(p.form)
+    if form.errors:
+        return page(p, "portal/sign_in.html", status_code=400, form=form, adding=p.signed_in)
+    row = p.ensure_session()
+    outcome = service.request_code(p.db, p.settings, p.throttle, row, form, p.client)
+    if outcome.throttled:
+        return page(p, "portal/throttled.html", status_code=429)
+    return redirect(p, "/sign-in/code")
+
+
+@router.get("/sign-in/code")
+def code_page(p: Portal = Depends(portal)) -> Response:
+    if p.row is None or not p.row.pending_attempt:
+        return redirect(p, "/sign-in")
+    return page(p, "portal/code.html", error=None,
+                minutes=p.settings.portal_code_minutes)
+
+
+@router.post("/sign-in/code")
+def code_submit(p: Portal = Depends(portal)) -> Response:
+    if p.row is None:
+        return redirect(p, "/sign-in")
+    code = normalise_code(p.form.get("code", ""))
+    known_device = p.request.cookies.get(device_cookie_name(p.settings))
+    device = known_device or service.secrets.token_urlsafe(32)
+    check = service.verify_code(p.db, p.settings, p.throttle, p.row, code, p.client, device)
+    if check.throttled:
+        return page(p, "portal/throttled.html", status_code=429)
+    if check.expired:
+        return page(p, "portal/code.html", status_code=400, expired=True,
+                    error=N_("Your code has expired or has been tried too many times. Ask for "
+                             "a new code."), minutes=p.settings.portal_code_minutes)
+    if not check.ok:
+        error = (N_("Enter the 6-digit code from the message") if code is None else
+                 N_("The code is not right. Check it and try again."))
+        return page(p, "portal/code.html", status_code=400, error=error,
+                    minutes=p.settings.portal_code_minutes)
+    p.new_token = check.token
+    response = redirect(p, "/cases")
+    if not known_device:
+        response.set_cookie(device_cookie_name(p.settings), device,
+                            max_age=DEVICE_COOKIE_MAX_AGE, httponly=True,
+                            secure=p.settings.secure_cookies, samesite="lax", path="/")
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(p: Portal = Depends(portal)) -> Response:
+    if p.row is not None:
+        service.sign_out(p.db, p.row)
+    p.clear_cookie = True
+    return redirect(p, "/signed-out")
+
+
+@router.post("/sign-out-everywhere")
+def sign_out_everywhere(p: Portal = Depends(portal)) -> Response:
+    if p.row is None or not p.signed_in:
+        return must_sign_in(p)
+    service.sign_out_everywhere(p.db, p.row)
+    p.clear_cookie = True
+    return redirect(p, "/signed-out?everywhere=1")
+
+
+@router.get("/signed-out")
+def signed_out(everywhere: int = 0, p: Portal = Depends(portal)) -> Response:
+    return page(p, "portal/signed_out.html", everywhere=bool(everywhere))
+
+
+@router.get("/exit")
+def exit_this_page(p: Portal = Depends(portal)) -> Response:
+    """Where 'Exit this page' goes: ends the session so the back button shows nothing, then
+    leaves for a neutral site. Also works without JavaScript."""
+    if p.row is not None:
+        service.sign_out(p.db, p.row)
+    response = RedirectResponse(EXIT_TO, status_code=303)
+    response.delete_cookie(session_cookie_name(p.settings), path="/",
+                           secure=p.settings.secure_cookies, httponly=True, samesite="lax")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/language")
+def switch_language(p: Portal = Depends(portal)) -> Response:
+    row = p.ensure_session()
+    service.set_language(p.db, row, p.form.get("language", "en"))
+    back = p.form.get("next", "/")
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        back = "/"
+    return redirect(p, back)
+
+
+# --- cases -------------------------------------------------------------------------------------
+
+@router.get("/cases")
+def my_cases(p: Portal = Depends(portal)) -> Response:
+    if not p.signed_in:
+        return must_sign_in(p)
+    accesses = service.my_cases(p.db, p.grants)
+    _language_for(p, accesses)
+    return page(p, "portal/cases.html", accesses=accesses,
+                stage_titles={key: title for key, (title, _text) in service.STAGES.items()})
+
+
+def _case_or_none(p: Portal, public_id: str) -> service.Access | None:
+    access = service.find_case(p.db, p.grants, public_id)
+    _language_for(p, [access] if access else service.my_cases(p.db, p.grants))
+    return access
+
+
+@router.get("/cases/{public_id}")
+def case_page(public_id: str, p: Portal = Depends(portal)) -> Response:
+    if not p.signed_in:
+        return must_sign_in(p)
+    access = _case_or_none(p, public_id)
+    if access is None:
+        return not_found(p)
+    assert p.row is not None
+    if not csrf.is_htmx(p.request):
+        service.record_action(p.db, p.row, access, "viewed_case")
+    return page(p, "portal/case.html", view=service.case_page(p.db, p.settings, access, p.t))
+
+
+@router.get("/cases/{public_id}/timeline")
+def timeline_fragment(public_id: str, seen: int = -1,
+                      p: Portal = Depends(passive_portal)) -> Response:
+    """The timeline alone, for htmx polling: 204 when nothing is new (htmx then keeps what it
+    has). Without htmx, the whole case page."""
+    if not p.signed_in:
+        return must_sign_in(p)
+    access = _case_or_none(p, public_id)
+    if access is None:
+        return not_found(p)
+    if not csrf.is_htmx(p.request):
+        return page(p, "portal/case.html", view=service.case_page(p.db, p.settings, access, p.t))
+    if seen >= 0 and service.latest_entry_pk(p.db, access) == seen:
+        return _finish(p, Response(status_code=204))
+    entries, latest = service.timeline_entries(p.db, p.settings, access, p.t)
+    return page(p, "portal/timeline_fragment.html", access=access, entries=entries,
+                latest=latest, announce=seen >= 0)
+
+
+@router.get("/cases/{public_id}/updates/{entry_id}")
+def entry_page(public_id: str, entry_id: str, p: Portal = Depends(portal)) -> Response:
+    if not p.signed_in:
+        return must_sign_in(p)
+    access = _case_or_none(p, public_id)
+    if access is None:
+        return not_found(p)
+    entry = service.find_entry(p.db, p.settings, access, entry_id, p.t)
+    if entry is None:
+        return not_found(p)
+    return page(p, "portal/entry.html", access=access, entry=entry)
+
+
+def csrf_failed_response(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    language = "en"
+    html = render(request, "portal/error.html", {
+        "t": translator(language), "_": translator(language)._, "lang": language,
+        "csrf_token": "", "signed_in": False, "current_path": "/", "poll_seconds": 0,
+        "oidc_enabled": settings.oidc_enabled, "no_language_switch": True,
+    }, status_code=403)
+    if request.headers.get("hx-request") == "true":
+        html.headers["HX-Refresh"] = "true"
+    html.headers["Cache-Control"] = "no-store"
+    return html
