@@ -234,6 +234,16 @@ NOTIFY_STATUSES = {
 }
 
 
+def direct_provider(settings: Settings, channel: str) -> Provider:
+    """A real provider for a message sent outside the outbox (sign-in codes); not the dev
+    outbox, which captures within the caller's own transaction."""
+    if channel == "sms":
+        return NotifyProvider(settings, "sms") if settings.sms_backend == "notify" \
+            else TwilioSms(settings)
+    return NotifyProvider(settings, "email") if settings.email_backend == "notify" \
+        else SmtpEmail(settings)
+
+
 def providers_for(settings: Settings, factory: sessionmaker[Session]) -> dict[str, Provider]:
     """The configured provider per channel (built once per worker process)."""
     sms: Provider

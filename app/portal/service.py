@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -226,14 +227,29 @@ def _send_code(db: Session, settings: Settings, channel: str, address: str, code
     else:
         body = t._("Your Track My Crime security code is {code}. It expires in {minutes} "
                    "minutes. Do not share it with anyone.")
-    _deliver(db, channel, address, t._("Your security code"),
+    _deliver(db, settings, channel, address, t._("Your security code"),
              body.format(code=code, minutes=minutes))
 
 
-def _deliver(db: Session, channel: str, address: str, subject: str, body: str) -> None:
-    # Seam for the notifications issue: until it lands every message goes to the dev outbox
-    # (production refuses to start with the outbox configured).
-    dev_outbox.capture(db, channel, address, subject if channel == "email" else None, body)
+def _deliver(db: Session, settings: Settings, channel: str, address: str, subject: str,
+             body: str) -> None:
+    """Sends a sign-in message at once through the configured provider. Codes are not queued
+    with case notifications: they are useless once late, and must skip digests and quiet hours.
+    The dev outbox captures in this transaction (a second SQLite writer would wait on us)."""
+    backend = settings.sms_backend if channel == "sms" else settings.email_backend
+    if backend == "outbox":
+        dev_outbox.capture(db, channel, address, subject if channel == "email" else None, body)
+        return
+    from app.notifications import providers
+
+    provider = providers.direct_provider(settings, channel)
+    message = providers.Outgoing(0, channel, address, subject, body,
+                                 f"<p>{html.escape(body)}</p>")
+    try:
+        provider.send(message)
+    except providers.ProviderError as exc:
+        # The page never says whether details matched, so the person simply asks again.
+        log.warning("sign-in message not sent by %s: %s", provider.name, exc.code)
 
 
 @dataclass
@@ -350,7 +366,7 @@ def _check_device(db: Session, settings: Settings, challenge: SignInChallenge, k
     else:
         body = t._("Track My Crime: someone signed in from a new device on {when}. If this was "
                    "not you, sign in and choose 'Sign out everywhere', then call 101.")
-    _deliver(db, challenge.channel, challenge.address, t._("New sign-in"),
+    _deliver(db, settings, challenge.channel, challenge.address, t._("New sign-in"),
              body.format(when=when))
     return 1
 

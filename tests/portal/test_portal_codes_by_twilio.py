@@ -1,0 +1,44 @@
+"""With a real SMS backend, sign-in codes go out through the twilio SDK at once (not the outbox)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from tests.agency_client import Registry, victim
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, fake_twilio
+from tests.portal.helpers import codes_sent, open_case, request_code, submit_code
+
+REF = "01/70001/26"
+
+
+@pytest.fixture
+def fake():
+    with fake_twilio() as server:
+        yield server
+
+
+@pytest.fixture
+def app(settings, fake):
+    application = create_app(settings.model_copy(update={
+        "sms_backend": "twilio", "twilio_api_base_url": fake.base_url,
+        "twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN,
+        "twilio_from_number": FROM_NUMBER}))
+    yield application
+    application.state.engine.dispose()
+
+
+def test_sign_in_code_is_texted_through_twilio_and_works(app, session, settings, fake, engine):
+    with TestClient(app) as client:
+        police = Registry(session, settings, client).add("met-police", "police", "Met")
+        open_case(police, REF, [victim("V1")])
+        assert request_code(client, REF, "1990-05-17").status_code == 303
+        texts = [r for r in fake.received if r.to == "+447700900123"]
+        assert len(texts) == 1
+        assert codes_sent(engine) == 0  # nothing went to the dev outbox
+        code = re.search(r"\b(\d{6})\b", texts[0].body).group(1)
+        done = submit_code(client, code)
+        assert done.status_code == 303 and done.headers["location"] == "/cases"
