@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from app.core.db import make_sessionmaker
 from app.obligations import service
 from app.obligations.models import Obligation
 from app.obligations.service import ObligationError
@@ -271,3 +272,37 @@ def test_a_rejected_event_leaves_no_obligations(agencies, clock, session):
     response = agencies.police.send("suspect.bail_conditions_changed", REF, {})
     assert response.status_code == 422
     assert len(listing(session)) == count
+
+
+def test_victims_chosen_update_interval_governs_later_periods(police, session, engine):
+    """The victim may choose how often to hear (victims-code.md regular-update); the choice
+    applies to periods that start after it was made, not retroactively."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select, update
+
+    from app.cases.models import Victim
+    from app.notifications.models import NotificationPreference
+    from app.notifications.service import save_preferences
+    from app.obligations.models import Obligation
+    from tests.agency_client import opened
+
+    police.send_ok("case.opened", "01/80001/26", opened(), occurred_at="2026-10-01T09:00:00Z")
+    with make_sessionmaker(engine)() as db:
+        victim_pk = db.scalar(select(Victim.id))
+        save_preferences(db, victim_pk, sms=True, email=True, language="en", quiet_from=None,
+                         quiet_to=None, discreet=False, update_interval_days=14)
+        # Pretend the choice was made on 15 October, between the two events (clock-free).
+        db.execute(update(NotificationPreference).values(
+            updated_at=datetime(2026, 10, 15, 12, tzinfo=UTC)))
+        service.recompute_for_victim(db, victim_pk)
+        db.commit()
+    police.send_ok("investigation.update", "01/80001/26", {"message": "We are reviewing CCTV."},
+                   occurred_at="2026-11-02T09:00:00Z")
+    with make_sessionmaker(engine)() as db:
+        rows = db.scalars(select(Obligation).where(Obligation.rule_id == "regular-update")
+                          .order_by(Obligation.trigger_at)).all()
+        assert len(rows) == 2
+        first, second = rows
+        assert first.due_at - first.trigger_at >= timedelta(days=28)  # chosen later: default
+        assert second.due_at - second.trigger_at < timedelta(days=15)  # after the choice: 14

@@ -143,6 +143,11 @@ def save_preferences(session: Session, victim_pk: int, *, sms: bool, email: bool
     # An explicit "no quiet hours" is stored as "00:00"-"00:00" so it overrides the police's.
     pref.quiet_from, pref.quiet_to = (quiet_from, quiet_to) if quiet_from else ("00:00", "00:00")
     pref.discreet, pref.update_interval_days = discreet, update_interval_days
+    pref.updated_at = utcnow()
+    session.flush()
+    from app.obligations.service import recompute_for_victim
+
+    recompute_for_victim(session, victim_pk)  # the regular-update interval is the victim's
     session.commit()
     return preferences_of(session, victim_pk)
 

@@ -21,6 +21,7 @@ from app.obligations.rules import (
     INFORMED_SOURCES,
     RULES,
     SAFETY_CRITICAL,
+    Period,
     Rule,
     has_enhanced_rights,
 )
@@ -69,6 +70,10 @@ class EventFact:
 class VictimFact:
     pk: int
     ref: str
+    # The victim's own choice of how often to hear (days) and when they made it: it governs
+    # the regular-update periods that start after that moment.
+    update_every_days: int | None = None
+    chosen_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -345,10 +350,14 @@ def _rolling(rule: Rule, start: EventFact, victim: VictimFact | None, facts: Cas
 def _period(rule: Rule, start: EventFact, victim: VictimFact | None, facts: CaseFacts,
             victims: Victims, met_by: EventFact | None) -> Computed:
     enhanced = victims.enhanced(victim, start.order)
+    deadline = rule.deadline(enhanced)
+    if victim is not None and victim.update_every_days and victim.chosen_at is not None \
+            and start.occurred_at >= victim.chosen_at:
+        deadline = Period(victim.update_every_days, "days")
     return Computed(
         rule_id=rule.id, victim_pk=victim.pk if victim else None, trigger_key=start.key,
         event_pk=start.pk, owner=rule.owner, owner_agency_pk=_owner_agency(rule, start, facts),
-        trigger_at=start.occurred_at, due_at=rule.deadline(enhanced).after(start.occurred_at),
+        trigger_at=start.occurred_at, due_at=deadline.after(start.occurred_at),
         closes_at=None, receipt_due_at=None,
         met_at=met_by.occurred_at if met_by else None,
         evidence=met_by.label if met_by else None, enhanced=enhanced,

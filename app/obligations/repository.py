@@ -43,6 +43,21 @@ def case_events(session: Session, case_pk: int) -> Sequence[Row[Any]]:
     ).all()
 
 
+def update_choices(session: Session, case_pk: int) -> dict[int, tuple[int, datetime]]:
+    """victim pk -> (days between updates the victim chose, when they chose it)."""
+    from app.cases.models import Victim
+    from app.notifications.models import NotificationPreference
+
+    rows = session.execute(
+        select(NotificationPreference.victim_pk, NotificationPreference.update_interval_days,
+               NotificationPreference.updated_at)
+        .join(Victim, Victim.id == NotificationPreference.victim_pk)
+        .where(Victim.case_pk == case_pk,
+               NotificationPreference.update_interval_days.is_not(None))
+    ).all()
+    return {pk: (days, at) for pk, days, at in rows}
+
+
 def evidence_of_case(session: Session, case_pk: int) -> Sequence[ObligationEvidence]:
     return session.scalars(
         select(ObligationEvidence).where(ObligationEvidence.case_pk == case_pk)

@@ -89,7 +89,8 @@ def load_facts(session: Session, case: Case,
                                agency_id=r.agency_id, agency_kind=r.kind,
                                webhook_id=r.webhook_id, data=r.data)
               for r in repository.case_events(session, case.id)]
-    victims = [engine.VictimFact(pk, ref)
+    choices = repository.update_choices(session, case.id)
+    victims = [engine.VictimFact(pk, ref, *choices.get(pk, (None, None)))
                for ref, pk in cases_repository.victim_pks_by_ref(session, case.id).items()]
     hearings = [engine.HearingFact(h.hearing_id, engine.hearing_start(h.starts_at, h.window_from),
                                    h.status == "vacated")
@@ -177,6 +178,12 @@ def _record_action(session: Session, victim_pk: int, kind: str,
                    at: datetime) -> list[Obligation]:
     case, _victim = _lock_victim_case(session, victim_pk)
     _add_evidence(session, case.id, victim_pk, None, kind, "portal", at)
+    return recompute(session, case)
+
+
+def recompute_for_victim(session: Session, victim_pk: int) -> list[Obligation]:
+    """After a victim's own choice changed what is owed (e.g. how often to hear)."""
+    case, _victim = _lock_victim_case(session, victim_pk)
     return recompute(session, case)
 
 
