@@ -1,0 +1,1 @@
+"""Ingestion benchmark: signed agency events over HTTP, the service against a minimal floor."""
