@@ -3,8 +3,8 @@ alerts (and, when the obligations engine provides one, its breach sweep)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,17 +33,19 @@ def notification_jobs(settings: Settings, providers: dict[str, Provider] | None 
 
 
 def _obligation_jobs() -> list[Job]:
-    try:
-        tasks = importlib.import_module("app.obligations.tasks")
-    except ImportError:
-        return []
-    run = getattr(tasks, "sweep_breaches", None)
-    if not callable(run):
-        return []
-    every = float(getattr(tasks, "SWEEP_EVERY_SECONDS", 60))
-    return [Job("obligations-breach-sweep", run, idle_interval=every)]
+    from app.obligations import tasks
+
+    return [Job("obligations-breach-sweep", tasks.sweep_breaches,
+                idle_interval=tasks.SWEEP_EVERY_SECONDS)]
+
+
+def _portal_jobs(settings: Settings) -> list[Job]:
+    from app.portal import tasks
+
+    return [Job("portal-purge", partial(tasks.purge, settings),
+                idle_interval=tasks.PURGE_EVERY_SECONDS)]
 
 
 def all_jobs(settings: Settings, providers: dict[str, Provider] | None = None) -> list[Job]:
     """Every job a `tmc worker` (or the in-process worker) runs."""
-    return notification_jobs(settings, providers) + _obligation_jobs()
+    return notification_jobs(settings, providers) + _obligation_jobs() + _portal_jobs(settings)

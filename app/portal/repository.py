@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case, Representative, TimelineEntry, Victim
@@ -194,3 +194,18 @@ def actions_of_victim(session: Session, victim_pk: int) -> Sequence[PortalAction
         select(PortalAction).where(PortalAction.victim_pk == victim_pk)
         .order_by(PortalAction.at, PortalAction.id)
     ).all()
+
+
+def delete_ended_sessions(session: Session, idle_before: datetime, now: datetime) -> int:
+    """Sessions revoked, past their absolute limit or idle too long (grants cascade; recorded
+    actions keep their row with the session set to NULL)."""
+    result = session.execute(delete(PortalSession).where(or_(
+        PortalSession.revoked_at.is_not(None), PortalSession.expires_at < now,
+        PortalSession.last_seen_at < idle_before)))
+    return result.rowcount or 0
+
+
+def delete_spent_challenges(session: Session, before: datetime) -> int:
+    """Sign-in codes that expired before `before` (used or not): only a hash was ever kept."""
+    result = session.execute(delete(SignInChallenge).where(SignInChallenge.expires_at < before))
+    return result.rowcount or 0
