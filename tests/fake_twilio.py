@@ -112,7 +112,11 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
-            form = dict(parse_qsl(self.rfile.read(length).decode()))
+            raw = self.rfile.read(length)
+            if len(raw) < length:  # the sender died mid-request: like Twilio, accept nothing
+                self.close_connection = True
+                return
+            form = dict(parse_qsl(raw.decode()))
             status, payload = fake.handle(self.path, self.headers.get("authorization"), form)
             body = json.dumps(payload).encode()
             self.send_response(status)
