@@ -1,0 +1,61 @@
+"""Starts the real OpenID Connect provider of tests/oidc (node + npm oidc-provider)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent / "oidc"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    issuer: str
+    client_id: str
+    client_secret: str
+
+    @property
+    def metadata_url(self) -> str:
+        return f"{self.issuer}/.well-known/openid-configuration"
+
+
+def _install() -> None:
+    if (HERE / "node_modules" / "oidc-provider").is_dir():
+        return
+    if shutil.which("npm") is None:
+        pytest.fail("npm is needed for the OpenID Connect provider of the tests")
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True,
+                   capture_output=True)
+
+
+@contextmanager
+def oidc_provider(port: int, redirect_uris: list[str]) -> Iterator[OidcProvider]:
+    _install()
+    env = os.environ | {"PORT": str(port), "CLIENT_ID": "tmc-portal",
+                        "CLIENT_SECRET": "a-test-client-secret-of-enough-length-0123456789",
+                        "REDIRECT_URIS": " ".join(redirect_uris), "NODE_ENV": "development"}
+    # oidc-provider's start-up warnings (development keys and adapter) go to stderr.
+    process = subprocess.Popen(["node", "provider.js"], cwd=HERE, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # "ready <issuer>", or "" if node died
+        assert line.startswith("ready"), f"the OIDC provider did not start: {line!r}"
+        yield OidcProvider(f"http://127.0.0.1:{port}", env["CLIENT_ID"], env["CLIENT_SECRET"])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
