@@ -15,16 +15,19 @@ from app.core.config import Settings
 
 
 @contextmanager
-def live_server(settings: Settings) -> Iterator[str]:
-    """Serves `create_app(settings)` on a free port; yields its base URL."""
+def serve(settings: Settings, own_base_url: bool = False) -> Iterator[tuple[str, Settings]]:
+    """Serves `create_app(settings)` on a free port; yields (base URL, settings used). With
+    `own_base_url`, TMC_BASE_URL is the server's own address (for signed callbacks)."""
     from app.main import create_app
 
-    app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    if own_base_url:
+        settings = settings.model_copy(update={"base_url": base})
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", lifespan="off",
                                            log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -34,9 +37,16 @@ def live_server(settings: Settings) -> Iterator[str]:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
+        yield base, settings
     finally:
         server.should_exit = True
         thread.join(timeout=20)
         sock.close()
         app.state.engine.dispose()
+
+
+@contextmanager
+def live_server(settings: Settings) -> Iterator[str]:
+    """Serves `create_app(settings)` on a free port; yields its base URL."""
+    with serve(settings) as (base, _settings):
+        yield base

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +20,7 @@ from app.notifications.models import (
     SafetyAlert,
 )
 from app.notifications.providers import Provider
+from tests.live_server import serve
 
 
 def deliver(engine: Engine, settings: Settings, providers: dict[str, Provider],
@@ -89,31 +84,7 @@ def now() -> datetime:
     return utcnow()
 
 
-@contextmanager
-def serve_app(settings: Settings) -> Iterator[tuple[str, Settings]]:
+def serve_app(settings: Settings):
     """The app on a real socket whose TMC_BASE_URL is its own address (Twilio signs callbacks
     against the public URL). Yields (base_url, settings)."""
-    from app.main import create_app
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = settings.model_copy(update={"base_url": base})
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", lifespan="off",
-                                           log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        yield base, settings
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
-        app.state.engine.dispose()
+    return serve(settings, own_base_url=True)

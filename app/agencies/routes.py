@@ -8,7 +8,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
 from app.agencies import service
-from app.core.db import session_scope
 from app.core.metrics import EVENTS
 from app.core.problems import Problem, database_unavailable, problem_response
 
@@ -32,7 +31,7 @@ async def read_body_capped(request: Request, limit: int) -> bytes:
 
 def _ingest(request: Request, agency_id: str, body: bytes) -> service.Outcome:
     settings = request.app.state.settings
-    for session in session_scope(request.app.state.sessionmaker):
+    with request.app.state.sessionmaker() as session:
         try:
             return service.ingest(session, settings.secret_key, agency_id, body, request.headers)
         except DBAPIError as exc:
@@ -40,7 +39,6 @@ def _ingest(request: Request, agency_id: str, body: bytes) -> service.Outcome:
             if exc.connection_invalidated or _is_unavailable(exc):
                 raise database_unavailable() from None
             raise
-    raise AssertionError("unreachable")
 
 
 def _is_unavailable(exc: DBAPIError) -> bool:

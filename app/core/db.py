@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -88,15 +87,6 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Yields a session and closes it. Never commits: services commit explicitly."""
-    session = factory()
-    try:
-        yield session
-    finally:
-        session.close()
 
 
 def upsert_ignore(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 
 from app.cases import repository as cases_repository
-from app.core.db import session_scope
 from app.core.problems import Problem
 from app.obligations import service
 from app.obligations.schemas import ObligationOut
@@ -28,9 +27,8 @@ def list_obligations(
                                  description="The police crime reference, e.g. 01/23456/26"),
 ) -> list[dict]:
     """Every obligation of the case, with its trigger, due and met times and status."""
-    for session in session_scope(request.app.state.sessionmaker):
+    with request.app.state.sessionmaker() as session:
         case = cases_repository.get_case_by_reference(session, crime_reference)
         if case is None:
             raise Problem(404, "unknown-case", "No case has this crime_reference.")
         return service.obligations_as_json(session, case)
-    raise AssertionError("unreachable")
