@@ -86,7 +86,7 @@ def worker(concurrency: int) -> None:
 
     import app.models  # noqa: F401 - every table, for foreign keys between domains
     from app.core.worker import Worker
-    from app.notifications.tasks import all_jobs
+    from app.jobs import all_jobs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # The twilio SDK logs every request at INFO; addresses must not reach the logs.

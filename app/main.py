@@ -79,7 +79,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     worker = None
     if settings.is_sqlite and settings.in_process_worker:
         from app.core.worker import Worker
-        from app.notifications.tasks import all_jobs
+        from app.jobs import all_jobs
 
         worker = Worker(app.state.engine, all_jobs(settings))
         worker.start()

@@ -1,10 +1,8 @@
-"""The worker's jobs: deliver notifications, sweep stuck rows, escalate unacknowledged safety
-alerts (and, when the obligations engine provides one, its breach sweep)."""
+"""Notification worker jobs: deliver, sweep stuck rows, escalate unacknowledged safety alerts."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,22 +28,3 @@ def notification_jobs(settings: Settings, providers: dict[str, Provider] | None 
         Job("escalate-safety-alerts", _in_session(service.escalate_unacknowledged),
             idle_interval=30.0),
     ]
-
-
-def _obligation_jobs() -> list[Job]:
-    from app.obligations import tasks
-
-    return [Job("obligations-breach-sweep", tasks.sweep_breaches,
-                idle_interval=tasks.SWEEP_EVERY_SECONDS)]
-
-
-def _portal_jobs(settings: Settings) -> list[Job]:
-    from app.portal import tasks
-
-    return [Job("portal-purge", partial(tasks.purge, settings),
-                idle_interval=tasks.PURGE_EVERY_SECONDS)]
-
-
-def all_jobs(settings: Settings, providers: dict[str, Provider] | None = None) -> list[Job]:
-    """Every job a `tmc worker` (or the in-process worker) runs."""
-    return notification_jobs(settings, providers) + _obligation_jobs() + _portal_jobs(settings)
