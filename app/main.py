@@ -34,17 +34,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(DBAPIError, handle_db_down)
     app.include_router(agency_router)
-    if settings.staff_api_enabled:  # its sign-in arrives with the staff console
-        from app.obligations.routes import router as obligations_router
+    from app.obligations.routes import router as obligations_router
 
-        app.include_router(obligations_router)
+    app.include_router(obligations_router)  # behind the staff sign-in (app/staff/auth.py)
     from app.notifications.routes import router as notifications_router
 
     app.include_router(notifications_router)
+    from app.contact.routes import router as contact_router
+
+    app.include_router(contact_router)  # victims' messages and escalations, and staff replies
     _add_health_routes(app)
     _describe_agency_events(app)
     _add_portal(app, settings)
+    _add_staff(app, settings)
     return app
+
+
+def _add_staff(app: FastAPI, settings: Settings) -> None:
+    """The staff console (app/staff) and the oversight dashboard (app/oversight)."""
+    from app.oversight.routes import router as oversight_router
+    from app.staff import auth, oidc
+    from app.staff.routes import router as staff_router
+
+    auth.install(app)
+    app.include_router(staff_router)
+    app.include_router(oversight_router)
+    oidc.install(app, settings)
 
 
 def _add_portal(app: FastAPI, settings: Settings) -> None:
@@ -66,6 +81,9 @@ def _add_portal(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(CsrfFailed, handle_csrf_failed)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(portal_router)
+    from app.entitlements.routes import router as entitlements_router
+
+    app.include_router(entitlements_router)  # "Your rights": /cases/{public_id}/rights/...
     oidc.install(app, settings)
     # Added last, so outermost: every response, errors included, carries the headers.
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -42,12 +43,25 @@ def _install() -> None:
                    capture_output=True)
 
 
+STAFF_CLIENT_ID = "tmc-staff"
+STAFF_CLIENT_SECRET = "another-test-client-secret-of-enough-length-9876543210"
+
+
 @contextmanager
-def oidc_provider(port: int, redirect_uris: list[str]) -> Iterator[OidcProvider]:
+def oidc_provider(port: int, redirect_uris: list[str], staff_redirect_uris: list[str] | None = None,
+                  accounts: dict[str, dict[str, object]] | None = None
+                  ) -> Iterator[OidcProvider]:
+    """The provider on `port`, with the portal's client (and the staff console's client when
+    `staff_redirect_uris` is given); `accounts` are extra claims by login (email, name, roles).
+    """
     _install()
     env = os.environ | {"PORT": str(port), "CLIENT_ID": "tmc-portal",
                         "CLIENT_SECRET": "a-test-client-secret-of-enough-length-0123456789",
-                        "REDIRECT_URIS": " ".join(redirect_uris), "NODE_ENV": "development"}
+                        "REDIRECT_URIS": " ".join(redirect_uris), "NODE_ENV": "development",
+                        "ACCOUNTS": json.dumps(accounts or {})}
+    if staff_redirect_uris:
+        env |= {"STAFF_CLIENT_ID": STAFF_CLIENT_ID, "STAFF_CLIENT_SECRET": STAFF_CLIENT_SECRET,
+                "STAFF_REDIRECT_URIS": " ".join(staff_redirect_uris)}
     # oidc-provider's start-up warnings (development keys and adapter) go to stderr.
     process = subprocess.Popen(["node", "provider.js"], cwd=HERE, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -1,4 +1,4 @@
-"""`tmc obligations`, the staff JSON API (off by default) and the victim's next steps."""
+"""`tmc obligations`, the staff JSON API (behind the staff sign-in) and the victim's next steps."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from datetime import datetime
 
 import pytest
 from click.testing import CliRunner
-from fastapi.testclient import TestClient
 
 from app.cli import main
 from app.core.config import get_settings
@@ -21,6 +20,7 @@ from tests.obligation_helpers import (
     the_victim,
     utc,
 )
+from tests.staff_helpers import sign_in_staff
 
 agencies = obligation_helpers.agencies  # fixture
 clock = obligation_helpers.clock  # fixture
@@ -90,32 +90,38 @@ def test_tmc_obligations_unknown_case(settings, cli):
     assert result.output.strip().splitlines() == ["Error: no case has that crime reference"]
 
 
-def test_staff_api_is_off_by_default(client, agencies, clock):
+def test_staff_api_needs_a_staff_sign_in(client, agencies, clock):
     open_case(agencies, clock)
+    signed_out = client.get("/api/staff/obligations", params={"crime_reference": REF})
+    assert signed_out.status_code == 401
+    assert signed_out.headers["content-type"] == "application/problem+json"
+    sign_in_staff(client, "vic.support@example.com", roles=("oversight",))
     assert client.get("/api/staff/obligations", params={"crime_reference": REF}).status_code \
-        == 404
-    assert "/api/staff/obligations" not in client.get("/openapi.json").json()["paths"]
+        == 200
 
 
-def test_staff_api_when_enabled(settings, agencies, clock, session):
-    from app.main import create_app
-
+def test_staff_api_for_the_hub(client, agencies, clock, session):
     open_case(agencies, clock, "2026-12-01")
-    app = create_app(settings.model_copy(update={"staff_api_enabled": True}))
-    with TestClient(app) as staff:
-        response = staff.get("/api/staff/obligations", params={"crime_reference": REF})
-        assert response.status_code == 200, response.text
-        listed = response.json()
-        assert {o["id"] for o in listed} == {"support-referral", "regular-update"}
-        assert all(o.keys() >= CONTRACT_KEYS for o in listed)
-        assert listed == service.obligations_as_json(session, the_case(session))
-        session.commit()
-        missing = staff.get("/api/staff/obligations", params={"crime_reference": "99/1/99"})
-        assert missing.status_code == 404
-        assert missing.headers["content-type"] == "application/problem+json"
-        assert staff.get("/api/staff/obligations").status_code == 422
-        assert "/api/staff/obligations" in staff.get("/openapi.json").json()["paths"]
-    app.state.engine.dispose()
+    sign_in_staff(client, "hub.person@example.com", roles=("hub",))
+    response = client.get("/api/staff/obligations", params={"crime_reference": REF})
+    assert response.status_code == 200, response.text
+    listed = response.json()
+    assert {o["id"] for o in listed} == {"support-referral", "regular-update"}
+    assert all(o.keys() >= CONTRACT_KEYS for o in listed)
+    assert listed == service.obligations_as_json(session, the_case(session))
+    session.commit()
+    missing = client.get("/api/staff/obligations", params={"crime_reference": "99/1/99"})
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert client.get("/api/staff/obligations").status_code == 422
+    assert "/api/staff/obligations" in client.get("/openapi.json").json()["paths"]
+
+
+def test_staff_api_hides_other_officers_cases(client, agencies, clock):
+    open_case(agencies, clock)
+    sign_in_staff(client, "not.the.oic@example.com", roles=("officer",))
+    response = client.get("/api/staff/obligations", params={"crime_reference": REF})
+    assert response.status_code == 404  # the same as a case that does not exist
 
 
 def test_next_steps_in_plain_english(agencies, clock, session):

@@ -397,14 +397,67 @@ def _w_support_closed(p: Params, t: Translator) -> str:
                "any time.")
 
 
+# Replies to a victim's request name who replied and what the request was (the portal adds
+# `agency_kind` and `kind` to the entry: app/outbound/service.py `on_event`).
+REPLYING_AGENCIES = {
+    POLICE: N_("The police"),
+    CPS: N_("The Crown Prosecution Service"),
+    WCU: N_("The Witness Care Unit"),
+    COURT: N_("The court"),
+    PROBATION: N_("The Probation Service"),
+    SUPPORT: N_("The support service"),
+}
+REQUESTS = {
+    "vps": N_("your Victim Personal Statement"),
+    "vrr": N_("your request for a review of the decision"),
+    "special_measures": N_("your request for special measures"),
+    "rj_interest": N_("your interest in restorative justice"),
+    "vcs_preference": N_("your Victim Contact Scheme choices"),
+    "support_referral": N_("your request for support"),
+    "message": N_("your message"),
+    "escalation": N_("your concern"),
+}
+
+
+def _reply_parts(p: Params, t: Translator) -> tuple[str, str] | None:
+    agency, kind = REPLYING_AGENCIES.get(p.get("agency_kind") or ""), REQUESTS.get(p.get("kind")
+                                                                                  or "")
+    return (t._(agency), t._(kind)) if agency and kind else None
+
+
 def _w_request_acknowledged(p: Params, t: Translator) -> str:
-    return t._("Your request was received and is being looked at.")
+    parts = _reply_parts(p, t)
+    if parts is None:
+        return t._("Your request was received and is being looked at.")
+    return t._("{agency} has received {request} and is looking at it.").format(
+        agency=parts[0], request=parts[1])
 
 
 def _w_request_completed(p: Params, t: Translator) -> str:
-    text = t._("Your request was dealt with: {decision}.").format(
-        decision=t._(REQUEST_DECISIONS[p["decision"]]))
+    decision = t._(REQUEST_DECISIONS[p["decision"]])
+    parts = _reply_parts(p, t)
+    if parts is None:
+        text = t._("Your request was dealt with: {decision}.").format(decision=decision)
+    else:
+        text = t._("{agency} has finished dealing with {request}. The result: "
+                   "{decision}.").format(agency=parts[0], request=parts[1], decision=decision)
     return _with(text, p.get("explanation"))
+
+
+class MessageReplied(s.Data):
+    """The police's answer to a victim's portal message (docs/contact-events.md)."""
+
+    request_id: s.Ref  # the message's request_id from the outbound webhook
+    victim_ref: s.Ref
+    message: s.Text
+    name: s.ShortText | None = None  # who replied, as the victim should see it
+
+
+def _w_message_replied(p: Params, t: Translator) -> str:
+    if p.get("name"):
+        return t._("{name} replied to your message: {message}").format(name=p["name"],
+                                                                     message=p["message"])
+    return t._("The police replied to your message: {message}").format(message=p["message"])
 
 
 def _bail_remand(data: Params) -> bool:
@@ -440,6 +493,7 @@ CATALOGUE: dict[str, EventSpec] = {spec.type: spec for spec in (
     EventSpec("support.referred", frozenset({POLICE}), s.SupportReferred, _w_support_referred,
               True),
     EventSpec("rj.information_given", frozenset({POLICE}), s.VictimRefData, _w_rj_info, True),
+    EventSpec("message.replied", frozenset({POLICE}), MessageReplied, _w_message_replied, True),
     # cps
     EventSpec("charging.decision", frozenset({CPS}), s.ChargingDecision, _w_charging_decision),
     EventSpec("charges.altered", frozenset({CPS}), s.ChargesAltered, _w_charges_altered),
@@ -482,8 +536,10 @@ CATALOGUE: dict[str, EventSpec] = {spec.type: spec for spec in (
               True),
     EventSpec("support.closed", frozenset({SUPPORT}), s.VictimRefData, _w_support_closed, True),
     # replies to victim requests
-    EventSpec("request.acknowledged", ANY_KIND, s.RequestAcknowledged, _w_request_acknowledged),
-    EventSpec("request.completed", ANY_KIND, s.RequestCompleted, _w_request_completed),
+    # (victim-specific: the portal adds the requesting victim's victim_ref when applying them)
+    EventSpec("request.acknowledged", ANY_KIND, s.RequestAcknowledged, _w_request_acknowledged,
+              True),
+    EventSpec("request.completed", ANY_KIND, s.RequestCompleted, _w_request_completed, True),
 )}
 
 

@@ -63,9 +63,20 @@ class Settings(BaseSettings):
     oidc_scope: str = "openid email"
     oidc_name: str = "GOV.UK One Login"
 
-    # The staff/oversight JSON API (/api/staff/...): off until the staff console brings its
-    # sign-in; only mounted when true.
-    staff_api_enabled: bool = False
+    # Staff console (/staff): OpenID Connect sign-in (Entra ID, Keycloak, ...), off unless the
+    # three staff_oidc_* are set. Roles come from `staff_oidc_roles_claim` (a list or a string),
+    # mapped through `staff_oidc_role_map` (provider value -> officer | supervisor | hub |
+    # oversight | admin; JSON in the environment); values already naming a role need no entry.
+    # Without staff OIDC, a dev sign-in serves development and tests; production refuses it.
+    staff_oidc_server_metadata_url: str | None = None
+    staff_oidc_client_id: str | None = None
+    staff_oidc_client_secret: str | None = None
+    staff_oidc_scope: str = "openid email profile"
+    staff_oidc_roles_claim: str = "roles"
+    staff_oidc_role_map: dict[str, str] = Field(default_factory=dict)
+    staff_oidc_name: str = "your organisation's account"
+    staff_session_idle_minutes: int = Field(default=60, ge=1)
+    staff_session_max_hours: int = Field(default=12, ge=1)
 
     webhook_max_body_bytes: int = 256 * 1024
     db_pool_size: int = Field(default=10, ge=1)
@@ -87,6 +98,16 @@ class Settings(BaseSettings):
     def oidc_enabled(self) -> bool:
         return bool(self.oidc_server_metadata_url and self.oidc_client_id
                     and self.oidc_client_secret)
+
+    @property
+    def staff_oidc_enabled(self) -> bool:
+        return bool(self.staff_oidc_server_metadata_url and self.staff_oidc_client_id
+                    and self.staff_oidc_client_secret)
+
+    @property
+    def staff_dev_sign_in(self) -> bool:
+        """The dev staff sign-in: never in production, never beside a real provider."""
+        return self.env != "production" and not self.staff_oidc_enabled
 
     @property
     def secure_cookies(self) -> bool:

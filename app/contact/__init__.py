@@ -1,0 +1,1 @@
+"""Messages between victims and officers, escalations, and their service levels."""
