@@ -16,6 +16,7 @@ from app.agencies.catalogue import CATALOGUE
 from app.agencies.models import Agency, ReceivedEvent
 from app.cases import repository, service
 from app.cases.models import Case, OfficerAssignment, Representative, TimelineEntry, Victim
+from app.contact.models import ContactMessage, Escalation
 from app.core.config import Settings, get_settings
 from app.core.i18n import LONDON
 from app.core.problems import Problem
@@ -23,10 +24,12 @@ from app.demo import DemoError, load_demo
 from app.demo.agencies import DEMO_AGENCIES, MAGS, MET
 from app.demo.cases import (
     BURGLARY_NFA,
+    CATALYTIC_CONVERTER,
     CHILD_ROBBERY,
     DOMESTIC_ABUSE_BAIL,
     JOURNEYS,
     OFFICER_CHANGED_TWICE,
+    PORTAL_ACTIONS,
     RAPE_CROWN_COURT,
     SENTENCED_VIOLENCE_VCS,
     Ahead,
@@ -34,15 +37,17 @@ from app.demo.cases import (
     Frame,
     Journey,
     On,
+    Portal,
+    Requested,
     Step,
     hearing,
     opened,
     person,
 )
+from app.entitlements.models import Entitlement, EntitlementTransition
 from app.obligations.rules import age_on
+from app.outbound.models import AgencyRequest, OutboundWebhook
 
-# Replies to victim requests need requests, which the demo cannot have yet.
-REQUEST_REPLIES = {"request.acknowledged", "request.completed"}
 COURT_AGENCIES = {"hmcts-thames-magistrates", "hmcts-snaresbrook"}
 FICTIONAL_SURNAMES = {"Example", "Testperson", "Sample", "Specimen", "Placeholder", "Demo",
                       "Mockford", "Notreal", "Madeup", "Fictional", "Dummy"}
@@ -50,14 +55,18 @@ DRAMA_MOBILE = re.compile(r"^\+447700900\d{3}$")
 DRAMA_LONDON_LINE = re.compile(r"^020 7946 0\d{3}$")
 
 
-def _on_markers(value: Any) -> list[On]:
-    if isinstance(value, On):
+def _markers(value: Any, kind: type) -> list[Any]:
+    if isinstance(value, kind):
         return [value]
     if isinstance(value, dict):
-        return [m for v in value.values() for m in _on_markers(v)]
+        return [m for v in value.values() for m in _markers(v, kind)]
     if isinstance(value, list | tuple):
-        return [m for v in value for m in _on_markers(v)]
+        return [m for v in value for m in _markers(v, kind)]
     return []
+
+
+def _on_markers(value: Any) -> list[On]:
+    return _markers(value, On)
 
 
 def _count(session: Session, model: type) -> int:
@@ -94,14 +103,27 @@ def test_journeys_are_told_in_order_and_in_the_past():
         assert keys == sorted(keys), journey.crime_reference
         assert journey.steps[0].type == "case.opened", journey.crime_reference
         for step in journey.steps:
-            assert 0 <= step.day < days_back, (journey.crime_reference, step.type)
-            for marker in _on_markers(step.data):
-                assert marker.day < days_back, (journey.crime_reference, step.type)
+            assert 0 <= step.day < days_back, (journey.crime_reference, step)
+            for marker in _on_markers(step.data if isinstance(step, Step) else {}):
+                assert marker.day < days_back, (journey.crime_reference, step)
+
+
+def test_replies_name_an_earlier_portal_step_that_makes_a_request():
+    for journey in JOURNEYS:
+        named: set[str] = set()
+        for step in journey.steps:
+            if isinstance(step, Portal):
+                assert step.action in PORTAL_ACTIONS, step
+                assert not step.about or step.about in named, step
+                named |= {step.name} if step.name else set()
+                continue
+            for marker in _markers(step.data, Requested):
+                assert marker.name in named, (journey.crime_reference, step.type)
 
 
 def test_courts_sit_on_weekdays():
     for journey in JOURNEYS:
-        for step in journey.steps:
+        for step in journey.agency_steps:
             if step.agency_id in COURT_AGENCIES:
                 assert step.day % 7 < 5, (journey.crime_reference, step.type, step.day)
             for marker in _on_markers(step.data):
@@ -173,35 +195,46 @@ def _assert_people_are_synthetic_with_varied_preferences(session: Session) -> No
     assert any(not v.email_allowed for v in victims)
 
 
-def test_loads_every_type_but_request_replies(session: Session, settings: Settings):
+def test_loads_every_event_type(session: Session, settings: Settings):
     summary = load_demo(session, settings)
 
+    events = sum(len(j.agency_steps) for j in JOURNEYS)
     assert summary == {"agencies": len(DEMO_AGENCIES), "agencies_created": len(DEMO_AGENCIES),
-                       "cases_created": len(JOURNEYS), "cases_skipped": 0,
-                       "events": sum(len(j.steps) for j in JOURNEYS)}
+                       "cases_created": len(JOURNEYS), "cases_skipped": 0, "events": events,
+                       "portal_actions": sum(len(j.steps) for j in JOURNEYS) - events}
     assert _count(session, ReceivedEvent) == summary["events"]
     assert _count(session, TimelineEntry) == summary["events"]
     assert _count(session, Case) == len(JOURNEYS)
     loaded = set(session.scalars(select(ReceivedEvent.type).distinct()))
-    assert loaded == set(CATALOGUE) - REQUEST_REPLIES
+    assert loaded == set(CATALOGUE)
+    actions = {s.action for j in JOURNEYS for s in j.steps if isinstance(s, Portal)}
+    assert actions == set(PORTAL_ACTIONS)
     kinds = {a.agency_id: a.kind for a in session.scalars(select(Agency))}
     assert kinds == {a.agency_id: a.kind for a in DEMO_AGENCIES}
     _assert_dates_look_current(session)
     _assert_people_are_synthetic_with_varied_preferences(session)
 
 
+def _state(session: Session) -> dict[str, Any]:
+    counted = (ReceivedEvent, TimelineEntry, Case, Victim, Agency, OfficerAssignment,
+               AgencyRequest, OutboundWebhook, Entitlement, EntitlementTransition,
+               ContactMessage, Escalation)
+    state: dict[str, Any] = {m.__name__: _count(session, m) for m in counted}
+    state["requests"] = sorted(session.execute(
+        select(AgencyRequest.request_id, AgencyRequest.status, AgencyRequest.decision)).all())
+    return state
+
+
 def test_running_twice_changes_nothing(session: Session, settings: Settings):
     load_demo(session, settings)
-    before = {m.__name__: _count(session, m) for m in
-              (ReceivedEvent, TimelineEntry, Case, Victim, Agency, OfficerAssignment)}
+    before = _state(session)
 
     again = load_demo(session, settings)
 
     assert again == {"agencies": len(DEMO_AGENCIES), "agencies_created": 0, "cases_created": 0,
-                     "cases_skipped": len(JOURNEYS), "events": 0}
-    after = {m.__name__: _count(session, m) for m in
-             (ReceivedEvent, TimelineEntry, Case, Victim, Agency, OfficerAssignment)}
-    assert after == before
+                     "cases_skipped": len(JOURNEYS), "events": 0, "portal_actions": 0}
+    assert _state(session) == before
+    assert before["AgencyRequest"] >= 4
 
 
 def test_existing_agencies_are_reused(session: Session, settings: Settings):
@@ -242,7 +275,9 @@ def test_burglary_closed_with_no_further_action_and_vrr(session: Session, settin
     [closed] = _entries(session, BURGLARY_NFA.crime_reference, "investigation.closed")
     assert closed.params["outcome"] == "no_further_action"
     assert closed.params["vrr_eligible"] is True
-    assert "Victims' Right to Review" in shown["timeline"][-1]["text"]
+    [closed_text] = [e["text"] for e in shown["timeline"]
+                     if e["type"] == "investigation.closed"]
+    assert "Victims' Right to Review" in closed_text
 
 
 def test_rape_case_at_crown_court_with_warned_list_and_special_measures(
@@ -310,6 +345,113 @@ def test_child_victim_with_a_parent_as_representative(session: Session, settings
     assert shown_victim["has_representative"] is True
 
 
+# --- what victims did in the portal, and the agencies' replies -----------------------------------
+
+def _requests(session: Session, crime_reference: str) -> list[AgencyRequest]:
+    case = repository.get_case_by_reference(session, crime_reference)
+    assert case is not None
+    return list(session.scalars(select(AgencyRequest).where(AgencyRequest.case_pk == case.id)
+                                .order_by(AgencyRequest.id)))
+
+
+def _entitlement(session: Session, request: AgencyRequest) -> tuple[str, list[str]]:
+    row = session.scalars(select(Entitlement)
+                          .where(Entitlement.request_pk == request.id)).one()
+    moves = session.scalars(select(EntitlementTransition.trigger)
+                            .where(EntitlementTransition.entitlement_pk == row.id)
+                            .order_by(EntitlementTransition.at)).all()
+    return row.state, list(moves)
+
+
+def test_burglary_review_request_acknowledged_then_not_upheld(session: Session,
+                                                              settings: Settings):
+    load_demo(session, settings, journeys=[BURGLARY_NFA])
+
+    [review] = _requests(session, BURGLARY_NFA.crime_reference)
+    assert (review.kind, review.status, review.decision) == ("vrr", "completed", "not_upheld")
+    assert review.details["reasons"].startswith("The builder worked")
+    assert review.details["decision_type"] == "investigation.closed"
+    assert review.explanation and "decision stands" in review.explanation
+    assert review.created_at < review.acknowledged_at < review.completed_at
+    assert _entitlement(session, review) == ("completed", ["request", "acknowledged",
+                                                           "completed"])
+    texts = [e["text"] for e in _shown(session, BURGLARY_NFA.crime_reference)["timeline"]]
+    assert any("received your request for a review of the decision" in t for t in texts)
+    assert any("The result: not upheld. An inspector" in t for t in texts)
+
+
+def test_rape_case_statement_sent_in_the_portal_then_recorded(session: Session,
+                                                              settings: Settings):
+    load_demo(session, settings, journeys=[RAPE_CROWN_COURT])
+
+    [statement] = _requests(session, RAPE_CROWN_COURT.crime_reference)
+    assert (statement.kind, statement.status, statement.decision) == ("vps", "completed", "done")
+    assert statement.details["reading"] == "read_for_me"
+    assert _entitlement(session, statement) == ("completed", ["request", "acknowledged",
+                                                              "completed"])
+    types = _types(_shown(session, RAPE_CROWN_COURT.crime_reference))
+    assert types.index("request.acknowledged") < types.index("request.completed")
+
+
+def test_victim_messages_the_officer_and_the_police_reply(session: Session,
+                                                          settings: Settings):
+    load_demo(session, settings, journeys=[OFFICER_CHANGED_TWICE])
+
+    [asked] = _requests(session, OFFICER_CHANGED_TWICE.crime_reference)
+    assert (asked.kind, asked.status) == ("message", "completed")
+    messages = session.scalars(select(ContactMessage).order_by(ContactMessage.created_at)).all()
+    assert [(m.author, m.author_name) for m in messages] == [
+        ("victim", None), ("agency", "DC Jesse Notreal")]
+    assert messages[0].request_id == asked.request_id
+    assert messages[0].replied_at == messages[1].created_at
+    [replied] = _entries(session, OFFICER_CHANGED_TWICE.crime_reference, "message.replied")
+    assert replied.params["victim_ref"] == "V1"
+
+
+def test_escalation_resolved_by_the_police_with_the_victims_feedback(session: Session,
+                                                                     settings: Settings):
+    load_demo(session, settings, journeys=[CATALYTIC_CONVERTER])
+
+    [concern] = _requests(session, CATALYTIC_CONVERTER.crime_reference)
+    assert (concern.kind, concern.status, concern.decision) == ("escalation", "completed", "done")
+    escalation = session.scalars(select(Escalation)).one()
+    assert (escalation.reason, escalation.status, escalation.feedback) == (
+        "something_wrong", "resolved", "yes")
+    assert escalation.resolution and "doorbell footage" in escalation.resolution
+    assert escalation.raised_at < escalation.resolved_at < escalation.feedback_at
+
+
+def test_demo_requests_answered_by_agencies_leave_the_hub_queue_empty(session: Session,
+                                                                      settings: Settings):
+    from app.outbound import repository as outbound_repository
+
+    load_demo(session, settings)
+
+    assert outbound_repository.exhausted_deliveries(session) == []
+
+
+def test_a_reply_to_an_unnamed_request_stops_the_demo(session: Session, settings: Settings):
+    broken = Journey("99/00003/26", "a reply to nothing", weeks_ago=2, steps=(
+        Step(MET, 0, "10:00", "case.opened", opened(
+            "Theft", "theft", "Hackney", On(0, "09:00"), person("V1", "Alex", "Testperson"))),
+        Step(MET, 1, "10:00", "request.acknowledged", {"request_id": Requested("nothing")}),
+    ))
+
+    with pytest.raises(DemoError, match=r"99/00003/26: request\.acknowledged .*'nothing'"):
+        load_demo(session, settings, journeys=[broken])
+
+
+def test_a_refused_portal_step_stops_the_demo(session: Session, settings: Settings):
+    early = Journey("99/00004/26", "a review before any decision", weeks_ago=2, steps=(
+        Step(MET, 0, "10:00", "case.opened", opened(
+            "Theft", "theft", "Hackney", On(0, "09:00"), person("V1", "Alex", "Testperson"))),
+        Portal(1, "10:00", "vrr", {"reasons": "Why?"}, name="review"),
+    ))
+
+    with pytest.raises(DemoError, match=r"99/00004/26: portal vrr .* refused: 0 decisions"):
+        load_demo(session, settings, journeys=[early])
+
+
 # --- failures are loud ----------------------------------------------------------------------
 
 def test_a_rejected_event_stops_the_demo_naming_case_and_type(session: Session,
@@ -372,4 +514,4 @@ def test_tmc_demo_then_case_show(cli_env: None):
     assert any(h["window"] for h in case["hearings"])
     assert [e["occurred_at"] for e in case["timeline"]] == sorted(
         e["occurred_at"] for e in case["timeline"])
-    assert len(case["timeline"]) == len(RAPE_CROWN_COURT.steps)
+    assert len(case["timeline"]) == len(RAPE_CROWN_COURT.agency_steps)

@@ -402,8 +402,37 @@ EVERY_TYPE: list[tuple[str, str, dict[str, Any]]] = [
                                      "worker_name": "Kim Example", "contact": "0808 168 9111"}),
     ("support", "support.closed", {"victim_ref": "V1"}),
 ]
-# Victim requests come from the portal; with none on file an agency's reply is a 404.
-REPLY_TYPES = {"request.acknowledged", "request.completed"}
+
+
+def victim_requests(engine) -> tuple[str, str]:
+    """V1's request for a review (to the CPS) and message to the officer, made as the portal
+    makes them: agencies can only reply to requests on file (else 404)."""
+    from app.contact import service as contact
+    from app.outbound import service as outbound
+
+    with reading(engine) as session:
+        case_row = cases.get_case_by_reference(session, REF)
+        assert case_row is not None
+        v1 = cases.get_victim(session, case_row.id, "V1")
+        cps = outbound.agency_for(session, case_row, "cps")
+        assert v1 is not None and cps is not None
+        review = outbound.submit(session, case=case_row, victim=v1, agency=cps, kind="vrr",
+                                 details={"reasons": "The witness was not asked."})
+        session.commit()
+        message = contact.send_message(session, case_row, v1, "victim", {"body": "Any news?"})
+        assert message.request_id is not None
+        return review.request_id, message.request_id
+
+
+def replies(review: str, message: str) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        ("cps", "request.acknowledged", {"request_id": review}),
+        ("cps", "request.completed", {"request_id": review, "decision": "not_upheld",
+                                      "explanation": "The decision was right."}),
+        ("police", "message.replied", {"request_id": message, "victim_ref": "V1",
+                                       "message": "We are looking at it.",
+                                       "name": "DC Priya Example"}),
+    ]
 
 
 def assert_plain_english(text: str) -> None:
@@ -415,14 +444,15 @@ def assert_plain_english(text: str) -> None:
 
 
 def test_every_event_type_reads_in_plain_english(cast, case, engine):
-    for minute, (sender, event_type, data) in enumerate(EVERY_TYPE):
+    for minute, (sender, event_type, data) in enumerate(EVERY_TYPE + replies(
+            *victim_requests(engine))):
         getattr(cast, sender).send_ok(event_type, REF, data,
                                       at("2026-12-01", f"{10 + minute // 60}:{minute % 60:02d}"))
     with reading(engine) as session:
         case_row = cases.get_case_by_reference(session, REF)
         assert case_row is not None
         entries = list(cases.timeline(session, case_row.id, everyone=True))
-    assert {e.type for e in entries} == set(catalogue.CATALOGUE) - REPLY_TYPES
+    assert {e.type for e in entries} == set(catalogue.CATALOGUE)
     for entry in entries:
         assert_plain_english(catalogue.render(entry.type, entry.params, EN))
         stored = json.dumps(entry.params)
@@ -433,6 +463,11 @@ def test_every_event_type_reads_in_plain_english(cast, case, engine):
            "Curfew 9pm to 6am." in texts
     assert any("The court agreed to: screens, so you do not see the defendant; giving evidence "
                "by live video link." in t for t in texts)
+    assert ("The Crown Prosecution Service has received your request for a review of the "
+            "decision and is looking at it.") in texts
+    assert ("The Crown Prosecution Service has finished dealing with your request for a review "
+            "of the decision. The result: not upheld. The decision was right.") in texts
+    assert "DC Priya Example replied to your message: We are looking at it." in texts
 
 
 @pytest.mark.parametrize(("event_type", "params"), [
@@ -474,3 +509,24 @@ def test_every_special_measure_has_wording():
         text = catalogue.render("special_measures.decided",
                                 {"victim_ref": "V1", "granted": [measure]}, EN)
         assert_plain_english(text)
+
+
+def test_agency_replies_read_as_whole_sentences_for_every_agency_kind():
+    """Replies name the agency in a sentence of its own ("the police have", "the CPS has")."""
+    from app.agencies.catalogue import ACKNOWLEDGED_BY, CATALOGUE, COMPLETED_BY, REQUESTS
+    from app.core.i18n import translator
+
+    t = translator("en")
+    acknowledged = CATALOGUE["request.acknowledged"].wording
+    completed = CATALOGUE["request.completed"].wording
+    assert set(ACKNOWLEDGED_BY) == set(COMPLETED_BY)
+    assert (acknowledged({"agency_kind": "police", "kind": "vrr"}, t)
+            == "The police have received your request for a review of the decision and are "
+               "looking at it.")
+    assert completed({"agency_kind": "police", "kind": "message", "decision": "done"}, t
+                     ).startswith("The police have finished dealing with your message. ")
+    for kind in ACKNOWLEDGED_BY:
+        for request in REQUESTS:
+            text = completed({"agency_kind": kind, "kind": request, "decision": "done"}, t)
+            assert "{" not in text and text.endswith(".")
+    assert acknowledged({}, t) == "Your request was received and is being looked at."

@@ -397,15 +397,28 @@ def _w_support_closed(p: Params, t: Translator) -> str:
                "any time.")
 
 
-# Replies to a victim's request name who replied and what the request was (the portal adds
-# `agency_kind` and `kind` to the entry: app/outbound/service.py `on_event`).
-REPLYING_AGENCIES = {
-    POLICE: N_("The police"),
-    CPS: N_("The Crown Prosecution Service"),
-    WCU: N_("The Witness Care Unit"),
-    COURT: N_("The court"),
-    PROBATION: N_("The Probation Service"),
-    SUPPORT: N_("The support service"),
+# Replies to a victim's request say who replied and what the request was (the portal adds
+# `agency_kind` and `kind` to the entry: app/outbound/service.py `on_event`). Whole sentences
+# per agency, so each reads right ("the police have", "the CPS has") and translates well.
+ACKNOWLEDGED_BY = {
+    POLICE: N_("The police have received {request} and are looking at it."),
+    CPS: N_("The Crown Prosecution Service has received {request} and is looking at it."),
+    WCU: N_("The Witness Care Unit has received {request} and is looking at it."),
+    COURT: N_("The court has received {request} and is looking at it."),
+    PROBATION: N_("The Probation Service has received {request} and is looking at it."),
+    SUPPORT: N_("The support service has received {request} and is looking at it."),
+}
+COMPLETED_BY = {
+    POLICE: N_("The police have finished dealing with {request}. The result: {decision}."),
+    CPS: N_("The Crown Prosecution Service has finished dealing with {request}. "
+            "The result: {decision}."),
+    WCU: N_("The Witness Care Unit has finished dealing with {request}. "
+            "The result: {decision}."),
+    COURT: N_("The court has finished dealing with {request}. The result: {decision}."),
+    PROBATION: N_("The Probation Service has finished dealing with {request}. "
+                  "The result: {decision}."),
+    SUPPORT: N_("The support service has finished dealing with {request}. "
+                "The result: {decision}."),
 }
 REQUESTS = {
     "vps": N_("your Victim Personal Statement"),
@@ -419,28 +432,26 @@ REQUESTS = {
 }
 
 
-def _reply_parts(p: Params, t: Translator) -> tuple[str, str] | None:
-    agency, kind = REPLYING_AGENCIES.get(p.get("agency_kind") or ""), REQUESTS.get(p.get("kind")
-                                                                                  or "")
-    return (t._(agency), t._(kind)) if agency and kind else None
+def _reply_sentence(sentences: dict[str, str], p: Params, t: Translator) -> str | None:
+    sentence = sentences.get(p.get("agency_kind") or "")
+    request = REQUESTS.get(p.get("kind") or "")
+    if sentence is None or request is None:
+        return None
+    return t._(sentence).replace("{request}", t._(request))
 
 
 def _w_request_acknowledged(p: Params, t: Translator) -> str:
-    parts = _reply_parts(p, t)
-    if parts is None:
-        return t._("Your request was received and is being looked at.")
-    return t._("{agency} has received {request} and is looking at it.").format(
-        agency=parts[0], request=parts[1])
+    text = _reply_sentence(ACKNOWLEDGED_BY, p, t)
+    return text or t._("Your request was received and is being looked at.")
 
 
 def _w_request_completed(p: Params, t: Translator) -> str:
     decision = t._(REQUEST_DECISIONS[p["decision"]])
-    parts = _reply_parts(p, t)
-    if parts is None:
+    sentence = _reply_sentence(COMPLETED_BY, p, t)
+    if sentence is None:
         text = t._("Your request was dealt with: {decision}.").format(decision=decision)
     else:
-        text = t._("{agency} has finished dealing with {request}. The result: "
-                   "{decision}.").format(agency=parts[0], request=parts[1], decision=decision)
+        text = sentence.replace("{decision}", decision)
     return _with(text, p.get("explanation"))
 
 

@@ -41,7 +41,14 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["vendor"] = VENDOR
+    env.filters["upper_first"] = upper_first
     return env
+
+
+def upper_first(text: str) -> str:
+    """Capitalises a sentence's first letter only: Jinja's `capitalize` lower-cases the rest,
+    which breaks names ("The Crown Prosecution Service")."""
+    return text[:1].upper() + text[1:]
 
 
 def wants_fragment(request: Request) -> bool:

@@ -6,16 +6,20 @@ Dates are relative so the demo always looks current. Each journey has an anchor:
 in the past. Dates inside event data use markers: `On` (days from day 0), `Ahead` (a working
 day in a future week, never a weekend or bank holiday), `AheadMonth` and `BornAged`.
 
+A journey mixes agency events (`Step`) with what the victim does in the portal (`Portal`: send
+a Victim Personal Statement, ask for a review, write to the officer, escalate, answer "was this
+resolved?"). A portal step may be named; a later agency reply names its request with
+`Requested(name)`, resolved to the request_id the portal made (`request.acknowledged`,
+`request.completed`, `message.replied`).
+
 People are synthetic: obviously made-up surnames, @example.com addresses, mobiles in Ofcom's
 drama range 07700 900000-900999 and London drama landlines 020 7946 0000-0999.
-
-Not covered: `request.acknowledged` and `request.completed` are replies to victim requests,
-which the portal creates from its entitlements (a later issue); no demo event can name one yet.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -33,6 +37,7 @@ class Frame:
 
     day0: date  # the journey's anchor Monday
     this_monday: date  # Monday of the current week, Europe/London
+    requests: Mapping[str, str] = field(default_factory=dict)  # portal step name -> request_id
 
 
 def _render(day: date, hhmm: str | None) -> str:
@@ -100,7 +105,21 @@ class BornAged:
         return born.isoformat()
 
 
-Marker = On | Ahead | AheadMonth | BornAged
+@dataclass(frozen=True)
+class Requested:
+    """The request_id of the request an earlier, named `Portal` step of the journey made."""
+
+    name: str
+
+    def resolve(self, frame: Frame) -> str:
+        try:
+            return frame.requests[self.name]
+        except KeyError:
+            raise LookupError(f"no earlier portal step named {self.name!r} made a request"
+                              ) from None
+
+
+Marker = On | Ahead | AheadMonth | BornAged | Requested
 
 
 def resolve(value: Any, frame: Frame) -> Any:
@@ -127,11 +146,33 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Portal:
+    """Something the victim does in the portal (`action`, one of PORTAL_ACTIONS), with what the
+    portal's form would send. The loader does it through the portal's domain services."""
+
+    day: int
+    at: str  # "HH:MM", Europe/London
+    action: str
+    form: dict[str, str]
+    name: str = ""  # for `Requested(name)` in later replies
+    about: str = ""  # feedback: the name of the escalation it answers
+    victim_ref: str = "V1"
+    author: str = "victim"  # or "representative"
+
+
+PORTAL_ACTIONS = ("vps", "vrr", "message", "escalate", "feedback")
+
+
+@dataclass(frozen=True)
 class Journey:
     crime_reference: str
     summary: str  # one line, for people reading the demo
     weeks_ago: int
-    steps: tuple[Step, ...]
+    steps: tuple[Step | Portal, ...]
+
+    @property
+    def agency_steps(self) -> tuple[Step, ...]:
+        return tuple(step for step in self.steps if isinstance(step, Step))
 
     def frame(self, this_monday: date) -> Frame:
         return Frame(this_monday - timedelta(weeks=self.weeks_ago), this_monday)
@@ -305,6 +346,18 @@ BURGLARY_NFA = Journey(
                            "be explained by his earlier, lawful visit. There is no other "
                            "evidence linking him to the burglary.",
             "vrr_eligible": True}),
+        Portal(58, "19:30", "vrr", {
+            "reasons": "The builder worked in next door's garden, not ours. Our kitchen window "
+                       "cannot be reached from their side of the fence, so I do not see how "
+                       "he could have touched it then."}, name="review"),
+        Step(MET, 59, "10:00", "request.acknowledged", {"request_id": Requested("review")}),
+        Step(MET, 84, "15:00", "request.completed", {
+            "request_id": Requested("review"), "decision": "not_upheld",
+            "explanation": "An inspector who had not worked on the case reviewed the file. "
+                           "Officers visited again and measured the fence: the window can be "
+                           "reached from the neighbour's garden with a ladder, and the "
+                           "builder's records show one was used. The decision stands: there "
+                           "is not enough evidence to charge him."}),
     ),
 )
 
@@ -370,7 +423,19 @@ RAPE_CROWN_COURT = Journey(
             refused=["removal_of_wigs_and_gowns"])),
         Step(WCU, 112, "14:30", "pretrial_visit.offered", victim_ref(
             court="Snaresbrook Crown Court")),
+        Portal(120, "21:10", "vps", {
+            "statement": "Since that night I have not been able to sleep with the light off. "
+                         "I moved back in with my parents and stopped going to my evening "
+                         "classes, because I could not face walking home in the dark. I want "
+                         "the court to know how much this has taken from me.",
+            "reading": "read_for_me"}, name="statement"),
+        Step(MET, 121, "09:30", "request.acknowledged", {"request_id": Requested("statement")}),
         Step(MET, 130, "16:00", "vps.recorded", victim_ref()),
+        Step(MET, 130, "16:05", "request.completed", {
+            "request_id": Requested("statement"), "decision": "done",
+            "explanation": "DC Rowan Specimen has added your statement to the case file. The "
+                           "prosecutor will ask for it to be read to the court if he is "
+                           "convicted, as you chose."}),
     ),
 )
 
@@ -495,6 +560,14 @@ OFFICER_CHANGED_TWICE = Journey(
         Step(MET, 88, "09:10", "investigation.update", victim_ref(
             message="DC Ellis Mockford has been promoted. DC Jesse Notreal is your new "
                     "officer in charge.")),
+        Portal(117, "19:40", "message", {
+            "body": "Has the phone company sent the location records yet? It has been a long "
+                    "time and I still see him around Camden."}, name="asked"),
+        Step(MET, 118, "10:15", "message.replied", {
+            "request_id": Requested("asked"), "victim_ref": "V1", "name": "DC Jesse Notreal",
+            "message": "Not yet, I am sorry. I have chased them again this morning and asked "
+                       "my supervisor to escalate it. If he approaches you or you feel unsafe, "
+                       "call 999."}),
         Step(MET, 120, "15:00", "investigation.update", victim_ref(
             message="The phone company has not yet provided the location records. We "
                     "have chased them.")),
@@ -1212,6 +1285,19 @@ CATALYTIC_CONVERTER = Journey(
             "outcome": "no_suspect_identified",
             "explanation": "There is no CCTV or forensic evidence and no witnesses. If more "
                            "information comes to light, we will look at it again."}),
+        Portal(3, "18:20", "escalate", {
+            "reason": "something_wrong",
+            "details": "The case was closed saying there is no CCTV, but my neighbour's "
+                       "doorbell camera faces the street where the car was parked. Nobody "
+                       "asked to see it."}, name="concern"),
+        Step(MET, 4, "09:30", "request.acknowledged", {"request_id": Requested("concern")}),
+        Step(MET, 7, "16:00", "request.completed", {
+            "request_id": Requested("concern"), "decision": "done",
+            "explanation": "An officer collected your neighbour's doorbell footage. It shows "
+                           "two people at the car at 3.40am, but their faces and their "
+                           "vehicle cannot be made out, so the case stays closed. The footage "
+                           "is kept in case it links to other thefts."}),
+        Portal(8, "08:15", "feedback", {"answer": "yes"}, about="concern"),
     ),
 )
 

@@ -22,6 +22,9 @@ PENDING, DELIVERING, DELIVERED = "pending", "delivering", "delivered"
 EXHAUSTED, DISABLED = "exhausted", "disabled"
 DELIVERY_STATUSES = (PENDING, DELIVERING, DELIVERED, EXHAUSTED, DISABLED)
 FINAL_DELIVERY_STATUSES = frozenset({DELIVERED, EXHAUSTED, DISABLED})
+# Why a delivery was handed to the Hub (`outbound_task.reason`).
+TASK_EXHAUSTED, TASK_NO_ENDPOINT, TASK_ENDPOINT_DISABLED = (
+    "exhausted", "no-endpoint", "endpoint-disabled")
 
 
 class AgencyRequest(Base):
@@ -102,7 +105,7 @@ class OutboundTask(Base):
         ForeignKey("outbound_webhook.id", ondelete="CASCADE"), unique=True)
     request_pk: Mapped[int] = mapped_column(ForeignKey("agency_request.id", ondelete="CASCADE"))
     case_pk: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
-    reason: Mapped[str] = mapped_column(String(32))  # exhausted | endpoint-disabled | no-endpoint
+    reason: Mapped[str] = mapped_column(String(32))  # TASK_*: exhausted | no-endpoint | ...
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(200))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session, selectinload, with_loader_criteria
 
 from app.agencies.models import Agency, AgencySecret
@@ -16,6 +17,7 @@ from app.outbound.models import (
     DISABLED,
     EXHAUSTED,
     PENDING,
+    TASK_ENDPOINT_DISABLED,
     AgencyRequest,
     OutboundAttempt,
     OutboundTask,
@@ -49,6 +51,22 @@ def requests_of_victim(session: Session, case_pk: int, victim_pk: int,
     if kinds is not None:
         query = query.where(AgencyRequest.kind.in_(list(kinds)))
     return session.scalars(query.order_by(AgencyRequest.created_at, AgencyRequest.id)).all()
+
+
+def requests_of_case(session: Session, case_pk: int) -> Sequence[Row[Any]]:
+    """Every victim request on a case, oldest first, as the staff console lists them: kind,
+    status, dates, decision, agency name and victim_ref; never what the victim wrote or the
+    agency's explanation."""
+    return session.execute(
+        select(AgencyRequest.kind, AgencyRequest.status, AgencyRequest.decision,
+               AgencyRequest.created_at, AgencyRequest.acknowledged_at,
+               AgencyRequest.completed_at, Agency.name.label("agency_name"),
+               Victim.victim_ref)
+        .join(Agency, Agency.id == AgencyRequest.agency_pk)
+        .outerjoin(Victim, Victim.id == AgencyRequest.victim_pk)
+        .where(AgencyRequest.case_pk == case_pk)
+        .order_by(AgencyRequest.created_at, AgencyRequest.id)
+    ).all()
 
 
 def get_request(session: Session, pk: int) -> AgencyRequest | None:
@@ -150,6 +168,28 @@ def open_task_for(session: Session, webhook_pk: int) -> OutboundTask | None:
     ).one_or_none()
 
 
+def open_tasks_of_request(session: Session, request_pk: int) -> Sequence[OutboundTask]:
+    return session.scalars(
+        select(OutboundTask).where(OutboundTask.request_pk == request_pk,
+                                   OutboundTask.resolved_at.is_(None))
+        .order_by(OutboundTask.id).with_for_update()
+    ).all()
+
+
+def parked_by_disabled_endpoint(session: Session,
+                                agency_pk: int) -> Sequence[Row[tuple[OutboundWebhook,
+                                                                      OutboundTask]]]:
+    """(delivery, its open Hub task) of every delivery to the agency parked because its
+    endpoint was disabled, oldest first, locked."""
+    return session.execute(
+        select(OutboundWebhook, OutboundTask)
+        .join(OutboundTask, OutboundTask.webhook_pk == OutboundWebhook.id)
+        .where(OutboundWebhook.agency_pk == agency_pk, OutboundWebhook.status == DISABLED,
+               OutboundTask.reason == TASK_ENDPOINT_DISABLED, OutboundTask.resolved_at.is_(None))
+        .order_by(OutboundWebhook.id).with_for_update()
+    ).all()
+
+
 @dataclass(frozen=True)
 class StuckDelivery:
     """A delivery that gave up, with what staff need to act on it."""
@@ -162,15 +202,17 @@ class StuckDelivery:
 
 
 def exhausted_deliveries(session: Session, limit: int = 100) -> list[StuckDelivery]:
-    """Exhausted or disabled deliveries (newest first) with their case, request and agency, for
-    the Hub queue of the staff console."""
+    """Exhausted or disabled deliveries (newest first) that nobody has dealt with yet (no task,
+    or its task still open), with their case, request and agency, for the Hub queue of the
+    staff console."""
     rows = session.execute(
         select(OutboundWebhook, AgencyRequest, Case, Agency, OutboundTask)
         .join(AgencyRequest, AgencyRequest.id == OutboundWebhook.request_pk)
         .join(Case, Case.id == AgencyRequest.case_pk)
         .join(Agency, Agency.id == OutboundWebhook.agency_pk)
         .outerjoin(OutboundTask, OutboundTask.webhook_pk == OutboundWebhook.id)
-        .where(OutboundWebhook.status.in_((EXHAUSTED, DISABLED)))
+        .where(OutboundWebhook.status.in_((EXHAUSTED, DISABLED)),
+               OutboundTask.resolved_at.is_(None))
         .order_by(OutboundWebhook.finished_at.desc(), OutboundWebhook.id.desc()).limit(limit)
     ).all()
     return [StuckDelivery(*row) for row in rows]

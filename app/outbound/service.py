@@ -46,6 +46,9 @@ from app.outbound.models import (
     REQUEST_KINDS,
     REQUEST_STATUSES,
     SUBMITTED,
+    TASK_ENDPOINT_DISABLED,
+    TASK_EXHAUSTED,
+    TASK_NO_ENDPOINT,
     AgencyRequest,
     OutboundAttempt,
     OutboundTask,
@@ -58,6 +61,8 @@ DELIVERIES = Counter("tmc_outbound_webhook_attempts_total",
                      "Outbound webhook tries, by outcome", ["outcome"])
 
 REPLY_TYPES = frozenset({"request.acknowledged", "request.completed"})
+# Agency events that name a victim's request: the agency has it, whatever our deliveries say.
+ANSWERING_TYPES = REPLY_TYPES | {"message.replied"}
 # Agency kinds as features name them; "support" is the contract's support_service.
 _AGENCY_KIND_ALIASES = {"support": "support_service"}
 BATCH_SIZE = 10
@@ -137,10 +142,10 @@ def submit(session: Session, *, case: Case, victim: Victim | None, agency: Agenc
     session.add(webhook)
     session.flush()
     if not agency.endpoint_url:
-        _give_up(session, webhook, EXHAUSTED, "no-endpoint",
+        _give_up(session, webhook, EXHAUSTED, TASK_NO_ENDPOINT,
                  "the agency has no endpoint_url: pass the request on by other means", now)
     elif agency.endpoint_disabled_at is not None:
-        _give_up(session, webhook, DISABLED, "endpoint-disabled",
+        _give_up(session, webhook, DISABLED, TASK_ENDPOINT_DISABLED,
                  "the agency's endpoint is disabled (it answered 410 Gone)", now)
     else:
         notify_workers(session)
@@ -173,12 +178,15 @@ def on_event(session: Session, applied: Any) -> None:
     request it was (so only that victim sees it, in words about the kind of request), and calls
     the kind's handler."""
     event_type = applied.event.type
-    if event_type not in REPLY_TYPES:
+    if event_type not in ANSWERING_TYPES:
         return
     request = repository.request_on_case(session, applied.case.id, applied.data["request_id"],
                                          lock=True)
     if request is None:  # checked before the event was stored; kept as a guard
         raise RequestError("no such request on this case")
+    _close_tasks(session, request, applied.agency)
+    if event_type not in REPLY_TYPES:
+        return  # message.replied: the contact domain records the reply
     apply_reply(request, event_type, applied.data, applied.event.occurred_at)
     victim = repository.get_victim(session, request.victim_pk) if request.victim_pk else None
     agency = repository.get_agency(session, request.agency_pk)
@@ -189,6 +197,14 @@ def on_event(session: Session, applied: Any) -> None:
     handler = handler_for(request.kind)
     if handler is not None:
         handler(session, request, event_type, applied.data)
+
+
+def _close_tasks(session: Session, request: AgencyRequest, agency: Agency) -> None:
+    """An agency answered the request, so it reached them: nobody at the Hub need pass it on,
+    and a parked delivery must not be sent again when the endpoint comes back."""
+    for task in repository.open_tasks_of_request(session, request.id):
+        task.resolved_at = utcnow()
+        task.resolved_by = f"answered by {agency.agency_id}"[:200]
 
 
 def apply_reply(request: AgencyRequest, event_type: str, data: dict[str, Any],
@@ -238,11 +254,11 @@ def claim(session: Session, settings: Settings, worker: str, now: datetime,
         agency = repository.agency_with_active_secrets(session, webhook.agency_pk)
         assert agency is not None
         if not agency.endpoint_url:
-            _give_up(session, webhook, EXHAUSTED, "no-endpoint",
+            _give_up(session, webhook, EXHAUSTED, TASK_NO_ENDPOINT,
                      "the agency has no endpoint_url: pass the request on by other means", now)
             continue
         if agency.endpoint_disabled_at is not None:
-            _give_up(session, webhook, DISABLED, "endpoint-disabled",
+            _give_up(session, webhook, DISABLED, TASK_ENDPOINT_DISABLED,
                      "the agency's endpoint is disabled (it answered 410 Gone)", now)
             continue
         webhook.status, webhook.claimed_until, webhook.claimed_by = DELIVERING, now + LEASE, worker
@@ -323,7 +339,7 @@ def record_outcome(session: Session, item: Claimed, response: delivery.Response,
         wait = delivery.retry_delay(webhook.attempts)
         if wait is None:
             attempt.outcome = EXHAUSTED
-            _give_up(session, webhook, EXHAUSTED, "exhausted",
+            _give_up(session, webhook, EXHAUSTED, TASK_EXHAUSTED,
                      f"no success after {webhook.attempts} tries: {attempt.error}", now)
         else:
             attempt.outcome = "retry"
@@ -355,11 +371,34 @@ def _disable_endpoint(session: Session, webhook: OutboundWebhook, now: datetime)
     if agency.endpoint_disabled_at is None:
         agency.endpoint_disabled_at = now
         log.warning("agency %s answered 410 Gone: endpoint disabled", agency.agency_id)
-    _give_up(session, webhook, DISABLED, "endpoint-disabled",
+    _give_up(session, webhook, DISABLED, TASK_ENDPOINT_DISABLED,
              "the agency answered 410 Gone: its endpoint is disabled", now)
     for waiting in repository.pending_for_agency(session, agency.id):
-        _give_up(session, waiting, DISABLED, "endpoint-disabled",
+        _give_up(session, waiting, DISABLED, TASK_ENDPOINT_DISABLED,
                  "the agency's endpoint is disabled (it answered 410 Gone)", now)
+
+
+def resume_endpoint(session: Session, agency: Agency, now: datetime | None = None) -> int:
+    """An operator enabled an endpoint that had answered 410 Gone: the deliveries parked because
+    of it go back in the queue, keeping their webhook-ids (an agency that did get one before
+    deduplicates it), and their Hub tasks are resolved. Deliveries someone already passed on
+    (task resolved) or that the agency answered stay as they are. In the caller's transaction
+    (the caller commits); returns how many deliveries were queued again."""
+    now = now or utcnow()
+    locked = repository.lock_agency(session, agency.id)  # one at a time with a new 410
+    assert locked is not None
+    locked.endpoint_disabled_at = None
+    resumed = 0
+    for webhook, task in repository.parked_by_disabled_endpoint(session, agency.id):
+        webhook.status, webhook.next_attempt_at, webhook.finished_at = PENDING, now, None
+        webhook.claimed_until = webhook.claimed_by = None
+        task.resolved_at, task.resolved_by = now, "endpoint enabled again"
+        resumed += 1
+    if resumed:
+        notify_workers(session)
+    log.info("agency %s endpoint enabled again: %d deliveries queued", agency.agency_id,
+             resumed)
+    return resumed
 
 
 def raise_task(session: Session, webhook: OutboundWebhook, reason: str,

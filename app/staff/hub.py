@@ -99,6 +99,7 @@ def exhausted_webhooks(session: Session) -> Queue:
     """Deliveries that gave up, the longest stuck first (they have no deadline of their own:
     the victim's request waits until someone acts)."""
     from app.outbound import repository as outbound_repository
+    from app.outbound.models import TASK_EXHAUSTED
 
     queue = Queue("exhausted-webhooks", N_("Requests agencies did not receive"))
     for stuck in outbound_repository.exhausted_deliveries(session, limit=200):
@@ -107,7 +108,7 @@ def exhausted_webhooks(session: Session) -> Queue:
         queue.items.append(QueueItem(
             stuck.case.id, stuck.case.crime_reference, since, since,
             f"{stuck.request.kind} to {stuck.agency.name}: {reason}",
-            "/staff/agencies" if reason != "exhausted" else f"/staff/cases/{stuck.case.id}",
+            "/staff/agencies" if reason != TASK_EXHAUSTED else f"/staff/cases/{stuck.case.id}",
             translate=False))
     queue.items = _by_deadline(queue.items)
     return queue

@@ -36,6 +36,19 @@ router = APIRouter(prefix="/staff", include_in_schema=False)
 # cookie that the form must echo (double submit).
 FORM_COOKIE = "tmc_staff_form"
 CASE_ROLES = ("officer", "supervisor", "hub", "admin")
+# What each kind of victim request is, in staff words (app/outbound REQUEST_KINDS).
+REQUEST_KINDS = {
+    "vps": N_("Victim Personal Statement"),
+    "vrr": N_("Review of a decision (VRR)"),
+    "special_measures": N_("Special measures"),
+    "rj_interest": N_("Interest in restorative justice"),
+    "vcs_preference": N_("Victim Contact Scheme choices"),
+    "support_referral": N_("Support referral"),
+    "message": N_("Message to the officer"),
+    "escalation": N_("Escalation"),
+}
+REQUEST_STATUSES = {"submitted": N_("Sent"), "acknowledged": N_("Acknowledged"),
+                    "completed": N_("Completed")}
 DONE_MESSAGES = {"retired": N_("Older signing secrets were retired."),
                  "enabled": N_("The agency's endpoint receives webhooks again.")}
 
@@ -165,8 +178,10 @@ def cases(request: Request, staff: StaffUser = Depends(require_roles(*CASE_ROLES
 def case_page(request: Request, case_pk: int,
               staff: StaffUser = Depends(require_roles(*CASE_ROLES)),
               db: Session = Depends(staff_db)) -> Response:
+    from app.agencies.catalogue import REQUEST_DECISIONS
     from app.cases import service as cases_service
     from app.obligations import service as obligations_service
+    from app.outbound import repository as outbound_repository
 
     if not service.can_see_case(db, staff, case_pk):
         return not_found(request, staff)  # the same whether it exists or not
@@ -174,12 +189,17 @@ def case_page(request: Request, case_pk: int,
     assert case is not None
     view = cases_service.view_case(db, case, everyone=True)
     obligations = obligations_service.obligations_as_json(db, case)
+    requests = outbound_repository.requests_of_case(db, case_pk)
     audit.record_read(db, staff, case_pk=case_pk, what="case")
+    if requests:  # what victims asked of agencies, and when: a read of its own
+        audit.record_read(db, staff, case_pk=case_pk, what="victim-requests",
+                          detail=f"{len(requests)} requests")
     db.commit()  # audited before anything is shown
     t = translator("en")
     entries = [(e, cases_service.entry_text(e, t)) for e in view.timeline]
     return staff_page(request, staff, "staff/case.html", view=view, obligations=obligations,
-                      entries=entries)
+                      entries=entries, requests=requests, request_kinds=REQUEST_KINDS,
+                      request_statuses=REQUEST_STATUSES, request_decisions=REQUEST_DECISIONS)
 
 
 def not_found(request: Request, staff: StaffUser | None) -> Response:

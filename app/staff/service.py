@@ -180,12 +180,16 @@ def retire_secrets(db: Session, staff: StaffUser, agency_id: str) -> AgencyChang
 
 
 def enable_endpoint(db: Session, staff: StaffUser, agency_id: str) -> AgencyChange:
-    """Lets outbound webhooks go to an endpoint that answered 410 Gone again."""
+    """Lets outbound webhooks go to an endpoint that answered 410 Gone again, and sends what
+    was parked while it was disabled."""
+    from app.outbound import service as outbound
+
     agency = repository.get_agency(db, agency_id)
     if agency is None:
         return AgencyChange(False, f"no agency {agency_id}")
     if agency.endpoint_disabled_at is not None:
-        agency.endpoint_disabled_at = None
-        audit.record_write(db, staff, what="agency.enable-endpoint", detail=agency_id)
+        resumed = outbound.resume_endpoint(db, agency)
+        audit.record_write(db, staff, what="agency.enable-endpoint",
+                           detail=f"{agency_id}: {resumed} deliveries queued again")
         db.commit()
     return AgencyChange(True)

@@ -288,3 +288,60 @@ def test_any_linked_agency_may_reply(engine, registry, police):
     request_id = submit(engine)
     police.send_ok("request.acknowledged", REFERENCE, {"request_id": request_id})
     assert get_request(engine, request_id).status == "acknowledged"
+
+
+# --- the Hub's tasks and an endpoint back in service ----------------------------------------------
+
+def _task_of(engine, request_id):
+    request = get_request(engine, request_id)
+    with fresh(engine) as session:
+        return session.scalars(select(OutboundTask)
+                               .where(OutboundTask.request_pk == request.id)).one()
+
+
+def test_enabling_the_endpoint_again_resends_what_was_parked(engine, settings, registry,
+                                                             police):
+    cps = case_with_cps(registry, police)
+    with Receiver(cps.secret, status=410) as receiver:
+        set_endpoint(engine, "cps-london", receiver.url)
+        gone = submit(engine)
+        run_until_settled(engine, settings, start_clock())
+        parked = submit(engine, kind="vps", details={"statement": "..."})
+        passed_on = submit(engine, victim_ref="V2")
+        with fresh(engine) as session:  # someone at the Hub passed this one on by phone
+            assert service.resolve_task(session, _task_of(engine, passed_on).id,
+                                        "hub@example.com")
+        ids = {rid: deliveries(engine, rid)[0][0].webhook_id for rid in (gone, parked, passed_on)}
+        receiver.status = 204  # the agency's endpoint is back
+        with fresh(engine) as session:
+            agency = session.scalars(select(Agency).where(Agency.agency_id == "cps-london")).one()
+            assert service.resume_endpoint(session, agency) == 2
+            session.commit()
+        run_until_settled(engine, settings, start_clock())
+    assert receiver.accepted_ids == [ids[gone], ids[parked]]  # the same webhook-ids as before
+    assert all(d.verified for d in receiver.received)
+    webhooks, attempts = deliveries(engine, gone)
+    assert [w.status for w in webhooks] == ["delivered"]
+    assert [(a.number, a.outcome) for a in attempts[webhooks[0].id]] == [
+        (1, "gone"), (2, "delivered")]
+    assert [w.status for w in deliveries(engine, parked)[0]] == ["delivered"]
+    assert [w.status for w in deliveries(engine, passed_on)[0]] == ["disabled"]
+    assert _task_of(engine, gone).resolved_by == "endpoint enabled again"
+    assert _task_of(engine, passed_on).resolved_by == "hub@example.com"
+    with fresh(engine) as session:
+        agency = session.scalars(select(Agency).where(Agency.agency_id == "cps-london")).one()
+        assert agency.endpoint_disabled_at is None
+        assert repository.exhausted_deliveries(session) == []
+
+
+def test_an_agency_reply_takes_the_request_off_the_hub_queue(engine, registry, police):
+    cps = case_with_cps(registry, police)
+    answered, waiting = submit(engine), submit(engine, victim_ref="V2")  # no endpoint: parked
+    with fresh(engine) as session:
+        assert len(repository.exhausted_deliveries(session)) == 2
+    cps.send_ok("request.acknowledged", REFERENCE, {"request_id": answered})
+    assert _task_of(engine, answered).resolved_by == "answered by cps-london"
+    assert _task_of(engine, waiting).resolved_at is None
+    with fresh(engine) as session:
+        assert [s.request.request_id for s in repository.exhausted_deliveries(session)] == [
+            waiting]

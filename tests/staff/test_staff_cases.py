@@ -104,3 +104,44 @@ def test_the_audit_log_is_append_only(session, statement):
         session.execute(text(statement))
     session.rollback()
     assert session.scalars(select(StaffAudit.what)).all() == ["case"]
+
+
+def test_case_page_lists_victim_requests_without_their_text_and_links_messages(
+        client, engine, session, police):
+    from tests.agency_client import at
+    from tests.entitlements.outbound_helpers import submit
+
+    two_cases(police)
+    a = _pk(session, REF_A)
+    review = submit(engine, kind="vrr", agency_kind="police", reference=REF_A,
+                    details={"reasons": "Reasons-the-victim-wrote"})
+    submit(engine, kind="rj_interest", agency_kind="police", reference=REF_A,
+           details={"interested": True, "note": "Note-the-victim-wrote"})
+    police.send_ok("request.acknowledged", REF_A, {"request_id": review},
+                   occurred_at=at("2026-11-23", "10:00"))
+    police.send_ok("request.completed", REF_A,
+                   {"request_id": review, "decision": "not_upheld",
+                    "explanation": "Explanation-the-police-wrote"},
+                   occurred_at=at("2026-12-10", "15:30"))
+    sign_in_staff(client, OLIVIA, roles=("officer",))
+
+    page = client.get(f"/staff/cases/{a}")
+
+    assert page.status_code == 200
+    assert f'href="/staff/cases/{a}/messages"' in page.text
+    requests = page.text.split('id="victim-requests"')[1].split("</table>")[0]
+    rows = requests.split('<tr class="govuk-table__row">')[2:]
+    assert len(rows) == 2
+    assert "Review of a decision (VRR)" in rows[0] and "Completed: not upheld" in rows[0]
+    assert "Metropolitan Police" in rows[0] and ">V1<" in rows[0]
+    assert "23 November 2026" in rows[0] and "10 December 2026" in rows[0]
+    assert "Interest in restorative justice" in rows[1] and ">Sent<" in rows[1]
+    for written in ("Reasons-the-victim-wrote", "Note-the-victim-wrote"):
+        assert written not in page.text
+    assert "Explanation-the-police-wrote" not in requests  # the timeline shows it to staff
+    audits = session.scalars(select(StaffAudit).order_by(StaffAudit.id)).all()
+    assert [(r.case_pk, r.what, r.detail) for r in audits] == [
+        (a, "case", None), (a, "victim-requests", "2 requests")]
+    session.commit()  # SQLite: end the read before the next page writes its audit row
+    messages = client.get(f"/staff/cases/{a}/messages")
+    assert messages.status_code == 200

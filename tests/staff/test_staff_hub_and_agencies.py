@@ -125,3 +125,38 @@ def test_rotate_retire_and_enable(client, session, settings, police):
     assert forged.status_code == 403
     assert session.scalars(select(StaffAudit.what).order_by(StaffAudit.id)).all() == [
         "agency.rotate-secret", "agency.retire-secrets", "agency.enable-endpoint"]
+
+
+def test_enabling_an_endpoint_sends_what_was_parked(client, engine, session, settings,
+                                                    registry, police):
+    from app.core.db import make_sessionmaker
+    from app.outbound.models import OutboundWebhook
+    from app.outbound.service import Deliverer
+    from tests.entitlements.outbound_helpers import (
+        case_with_cps,
+        set_endpoint,
+        start_clock,
+        submit,
+    )
+    from tests.webhook_receiver import Receiver
+
+    cps = case_with_cps(registry, police)
+    with Receiver(cps.secret, status=410) as receiver:
+        set_endpoint(engine, "cps-london", receiver.url)
+        submit(engine)
+        Deliverer(settings, clock=start_clock())(make_sessionmaker(engine))  # 410: disabled
+        submit(engine, kind="vps", details={"statement": "..."})  # parked at once
+        sign_in_staff(client, "admin@example.com", roles=("admin",))
+        hub = client.get("/staff/hub").text
+        assert hub.count("to CPS London: endpoint-disabled") == 2
+        receiver.status = 204
+        enabled = client.post("/staff/agencies/cps-london/enable",
+                              data={"csrf_token": staff_csrf(client)}, follow_redirects=False)
+        assert enabled.status_code == 303
+        assert Deliverer(settings, clock=start_clock())(make_sessionmaker(engine)) == 2
+    assert len(receiver.accepted_ids) == 2
+    assert set(session.scalars(select(OutboundWebhook.status))) == {"delivered"}
+    assert "endpoint-disabled" not in client.get("/staff/hub").text
+    audited = session.scalars(select(StaffAudit).where(StaffAudit.action == "write")).all()
+    assert [(a.what, a.detail) for a in audited] == [
+        ("agency.enable-endpoint", "cps-london: 2 deliveries queued again")]
