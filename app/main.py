@@ -85,6 +85,12 @@ def _add_portal(app: FastAPI, settings: Settings) -> None:
 
     app.include_router(entitlements_router)  # "Your rights": /cases/{public_id}/rights/...
     oidc.install(app, settings)
+    from app.agencies.routes import EVENTS_PATH
+    from app.core.request_limits import RequestLimitsMiddleware
+
+    app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.form_max_body_bytes,
+                       max_header_bytes=settings.max_header_bytes,
+                       exempt_prefixes=(EVENTS_PATH.split("{", 1)[0],))
     # Added last, so outermost: every response, errors included, carries the headers.
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
 

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     staff_session_max_hours: int = Field(default=12, ge=1)
 
     webhook_max_body_bytes: int = 256 * 1024
+    # Every other request (portal and staff forms): a Victim Personal Statement is the longest.
+    form_max_body_bytes: int = 128 * 1024
+    max_header_bytes: int = 32 * 1024
     db_pool_size: int = Field(default=10, ge=1)
 
     @model_validator(mode="after")
