@@ -109,6 +109,9 @@ class FakeTwilio:
 def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without TCP_NODELAY the second waits for the
+        # client's delayed ACK (up to 40 ms a request), which would make the fake the bottleneck.
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
@@ -131,10 +134,16 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog of 5 drops connection attempts when many senders connect at
+    # once; their SYN retries then wait 1, 3, 7 s: a stall the real provider would not have.
+    request_queue_size = 256
+
+
 @contextmanager
 def fake_twilio(callbacks: list[str] | None = None, senders: int = 4) -> Iterator[FakeTwilio]:
     fake = FakeTwilio(callbacks=list(callbacks or []))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    server = _Server(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     threads = [threading.Thread(target=server.serve_forever, daemon=True)]

@@ -109,7 +109,8 @@ class ContactTask(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_pk: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
     victim_pk: Mapped[int] = mapped_column(ForeignKey("victim.id", ondelete="CASCADE"))
-    # undeliverable | no-channel | safety-ack-overdue | sms-opt-out
+    # undeliverable | no-channel | safety-ack-overdue | sms-opt-out | update-overdue (the
+    # officer in charge is asked to update a victim who has heard nothing for their interval)
     reason: Mapped[str] = mapped_column(String(32))
     event_pk: Mapped[int | None] = mapped_column(ForeignKey("received_event.id"))
     notification_pk: Mapped[int | None] = mapped_column(ForeignKey("notification.id"))
@@ -163,3 +164,24 @@ class NotificationPreference(Base):
     # How often to hear from us when nothing has happened (the regular-update interval).
     update_interval_days: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class UpdateReminder(Base):
+    """"No news is not forgotten": the victim's chosen interval passed with no police update
+    (the obligations engine's regular-update obligation is overdue), so the victim was told and
+    the officer in charge nudged. One row per interval: the unique key makes it happen once
+    whatever number of workers look at the same moment."""
+
+    __tablename__ = "update_reminder"
+    __table_args__ = (UniqueConstraint("obligation_pk", "number"),
+                      Index("ix_update_reminder_next", "obligation_pk", "next_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_pk: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    victim_pk: Mapped[int] = mapped_column(ForeignKey("victim.id", ondelete="CASCADE"))
+    obligation_pk: Mapped[int] = mapped_column(
+        BigId, ForeignKey("obligation.id", ondelete="CASCADE"))
+    number: Mapped[int]  # 1 when the interval first passed, 2 one interval later, ...
+    due_at: Mapped[datetime]  # when this reminder became due
+    next_at: Mapped[datetime]  # when the next one is due if still nothing has happened
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -53,6 +54,11 @@ class PermanentFailure(ProviderError):
     """The provider refused the address for good (invalid number, unsubscribed, ...)."""
 
 
+class TechnicalFailure(ProviderError):
+    """The provider refused the request for a fault of ours (template, configuration) that no
+    retry can mend: the message fails now and goes to the victim's other channel."""
+
+
 class Provider(Protocol):
     name: str
 
@@ -89,6 +95,27 @@ class OutboxProvider:
 
 # --- Twilio -----------------------------------------------------------------------------------
 
+# Connections kept open to a provider: a worker sends this many messages at once at most.
+PROVIDER_CONNECTIONS = 64
+
+
+def read_environment_once(session: Any, url: str) -> None:
+    """Prepares a provider's `requests` session for many sends from many threads: enough pooled
+    connections (urllib3 keeps 10 by default and reconnects beyond), and proxy, netrc and
+    CA-bundle settings read from the environment once, for the provider's host, instead of on
+    every request (which was most of a send's CPU)."""
+    from requests.adapters import HTTPAdapter
+    from requests.utils import get_environ_proxies
+
+    for scheme in ("https://", "http://"):
+        session.mount(scheme, HTTPAdapter(pool_connections=4,
+                                          pool_maxsize=PROVIDER_CONNECTIONS))
+    session.proxies = get_environ_proxies(url)
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
+        "CURL_CA_BUNDLE") or True
+    session.trust_env = False
+
+
 def _twilio_http_client(base_url: str | None, timeout: float) -> Any:
     """Twilio's advice for another host (a test double, a proxy): a custom HTTP client."""
     from twilio.http.http_client import TwilioHttpClient
@@ -99,7 +126,10 @@ def _twilio_http_client(base_url: str | None, timeout: float) -> Any:
                 url = base_url.rstrip("/") + url[len(TWILIO_API_HOST):]
             return super().request(method, url, *args, **kwargs)
 
-    return RedirectingHttpClient(timeout=timeout)
+    client = RedirectingHttpClient(timeout=timeout)
+    read_environment_once(client.session, base_url or TWILIO_API_HOST)
+    client.proxy = client.session.proxies  # TwilioHttpClient passes its own on each request
+    return client
 
 
 class TwilioSms:
@@ -202,6 +232,7 @@ class NotifyProvider:
         self.client = NotificationsAPIClient(settings.notify_api_key,
                                              base_url=settings.notify_base_url,
                                              timeout=settings.provider_timeout_seconds)
+        read_environment_once(self.client.request_session, settings.notify_base_url)
 
     def send(self, message: Outgoing) -> Sent:
         from notifications_python_client.errors import APIError
@@ -218,13 +249,29 @@ class NotifyProvider:
                     personalisation={"subject": message.subject, "body": message.text},
                     reference=reference)
         except APIError as exc:
-            status = getattr(exc, "status_code", 500) or 500
-            if status == 400:
-                raise PermanentFailure(f"notify-{status}") from None
-            raise TemporaryFailure(f"notify-{status}") from None
+            raise notify_failure(exc.status_code, exc.message) from None
         except OSError as exc:
             raise TemporaryFailure(f"notify-{type(exc).__name__}") from None
         return Sent(str(response["id"]), SENDING)
+
+
+# Notify's 400 messages that are about the recipient (the address will never work); every
+# other 400 is about our request (template, personalisation) and no retry can mend it.
+NOTIFY_RECIPIENT_ERRORS = ("phone_number", "email_address", "recipient")
+
+
+def notify_failure(status: int, message: Any) -> ProviderError:
+    """Notify's error answer in our terms. 403 (key or clock), 429 (rate or daily limit),
+    5xx and connection errors are retried; the retry window ends them as technical-failure."""
+    code = f"notify-{status}"
+    if status == 400:
+        errors = message if isinstance(message, list) else [{"message": str(message)}]
+        texts = " ".join(str(e.get("message", "")) if isinstance(e, dict) else str(e)
+                         for e in errors)
+        if any(word in texts for word in NOTIFY_RECIPIENT_ERRORS):
+            return PermanentFailure(code)
+        return TechnicalFailure(code)
+    return TemporaryFailure(code)
 
 
 NOTIFY_STATUSES = {

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, case, delete, exists, select, tuple_, update
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from app.cases.models import Representative, Victim
+from app.core.db import upsert_ignore
 from app.notifications.models import (
     CREATED,
     FINAL_STATUSES,
@@ -23,7 +25,9 @@ from app.notifications.models import (
     NotificationPreference,
     SafetyAlert,
     SmsOptOut,
+    UpdateReminder,
 )
+from app.obligations.models import Obligation
 
 
 def outbox_messages(session: Session, to: str | None = None,
@@ -52,28 +56,81 @@ def claim_due(session: Session, now: datetime, limit: int) -> Sequence[Notificat
     ).all()
 
 
-def digestible(session: Session, carrier: Notification, now: datetime) -> Sequence[Notification]:
-    """Other ordinary rows due to the same address, to fold into one digest."""
+def digestible_to(session: Session, addresses: set[tuple[str, str]], now: datetime,
+                  excluding: list[int], per_address: int) -> Sequence[Notification]:
+    """Ordinary rows due to these addresses besides `excluding`, locked, to fold into digests."""
+    if not addresses:
+        return []
     return session.scalars(
         select(Notification)
-        .where(Notification.status == CREATED, Notification.channel == carrier.channel,
-               Notification.to == carrier.to, Notification.id != carrier.id,
-               Notification.safety_critical.is_(False), Notification.digest_pk.is_(None),
-               Notification.next_attempt_at <= now)
-        .order_by(Notification.id).limit(50).with_for_update(skip_locked=True)
+        .where(Notification.status == CREATED,
+               tuple_(Notification.channel, Notification.to).in_(sorted(addresses)),
+               Notification.id.not_in(excluding), Notification.safety_critical.is_(False),
+               Notification.digest_pk.is_(None), Notification.next_attempt_at <= now)
+        .order_by(Notification.id).limit(per_address * len(addresses))
+        .with_for_update(skip_locked=True)
     ).all()
 
 
-def recent_sends(session: Session, channel: str, to: str, since: datetime,
-                 excluding: int) -> Sequence[tuple[datetime, str | None]]:
-    """(sent_at, body_hash) of what went to this address since `since`, oldest first."""
-    rows = session.execute(
-        select(Notification.sent_at, Notification.body_hash)
-        .where(Notification.channel == channel, Notification.to == to,
-               Notification.sent_at >= since, Notification.id != excluding)
+def recent_sends_to(session: Session, addresses: set[tuple[str, str]], since: datetime
+                    ) -> dict[tuple[str, str], list[tuple[int, datetime, str | None]]]:
+    """(row id, sent_at, body_hash) of what went to each address since `since`, oldest first."""
+    if not addresses:
+        return {}
+    found: dict[tuple[str, str], list[tuple[int, datetime, str | None]]] = {}
+    for pk, channel, to, sent_at, body_hash in session.execute(
+        select(Notification.id, Notification.channel, Notification.to, Notification.sent_at,
+               Notification.body_hash)
+        .where(tuple_(Notification.channel, Notification.to).in_(sorted(addresses)),
+               Notification.sent_at >= since)
         .order_by(Notification.sent_at)
+    ):
+        found.setdefault((channel, to), []).append((pk, sent_at, body_hash))
+    return found
+
+
+def record_handed_over(session: Session, handed: list[tuple[int, int, int, str]], worker: str,
+                       now: datetime) -> set[int]:
+    """Tries a provider accepted, on rows this worker still holds as it left them:
+    (notification id, attempt id, attempt number, provider ref) each. Two statements for all;
+    returns the notification ids recorded (the others are left untouched)."""
+    refs = {pk: ref for pk, _attempt, _number, ref in handed}
+    recorded = {pk for (pk,) in session.execute(
+        update(Notification)
+        .where(tuple_(Notification.id, Notification.attempts).in_(
+                   [(pk, number) for pk, _attempt, number, _ref in handed]),
+               Notification.claimed_by == worker, Notification.status == SENDING)
+        .values(provider_ref=case(refs, value=Notification.id), claimed_until=None,
+                claimed_by=None, status_at=now)
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)
+    )}
+    attempts = {attempt: refs[pk] for pk, attempt, _number, _ref in handed if pk in recorded}
+    if attempts:
+        session.execute(
+            update(NotificationAttempt).where(NotificationAttempt.id.in_(list(attempts)))
+            .values(finished_at=now, outcome="accepted",
+                    provider_ref=case(attempts, value=NotificationAttempt.id))
+            .execution_options(synchronize_session=False)
+        )
+    return recorded
+
+
+def renew_leases(session: Session, items: list[tuple[int, int]], worker: str,
+                 until: datetime) -> set[int]:
+    """Extends our leases on rows we still hold ((id, attempt number) pairs); returns the ids
+    still ours (the sweep may have taken some back)."""
+    if not items:
+        return set()
+    rows = session.execute(
+        update(Notification)
+        .where(tuple_(Notification.id, Notification.attempts).in_(items),
+               Notification.claimed_by == worker, Notification.status == SENDING)
+        .values(claimed_until=until)
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)
     ).all()
-    return [(sent_at, body_hash) for sent_at, body_hash in rows]
+    return {pk for (pk,) in rows}
 
 
 def lock_notification(session: Session, pk: int) -> Notification | None:
@@ -109,18 +166,6 @@ def attempts_of(session: Session, notification_pk: int) -> Sequence[Notification
     ).all()
 
 
-def renew_lease(session: Session, pk: int, worker: str, attempt_number: int,
-                until: datetime) -> bool:
-    """Extends our lease on a row we still hold; False if the sweep has taken it back."""
-    result = session.execute(
-        update(Notification)
-        .where(Notification.id == pk, Notification.claimed_by == worker,
-               Notification.attempts == attempt_number, Notification.status == SENDING)
-        .values(claimed_until=until)
-    )
-    return result.rowcount == 1
-
-
 def expired_claims(session: Session, now: datetime, limit: int) -> Sequence[Notification]:
     return session.scalars(
         select(Notification)
@@ -148,13 +193,21 @@ def pending_sms_to(session: Session, number: str) -> Sequence[Notification]:
     ).all()
 
 
+def _same_message(row: Notification) -> Any:
+    """Rows carrying the same message as `row`: the same event's, or (for a message no event
+    caused, such as an update reminder) the copies made of this very row."""
+    if row.event_pk is None:
+        return Notification.fallback_of_pk == row.id
+    return (Notification.event_pk == row.event_pk) & (Notification.template == row.template)
+
+
 def has_copy(session: Session, row: Notification, channel: str) -> bool:
     """Whether this victim already has this event's message on that channel."""
     return session.scalar(
         select(Notification.id)
-        .where(Notification.victim_pk == row.victim_pk, Notification.event_pk == row.event_pk,
-               Notification.template == row.template, Notification.recipient == row.recipient,
-               Notification.channel == channel).limit(1)
+        .where(Notification.victim_pk == row.victim_pk, _same_message(row),
+               Notification.recipient == row.recipient, Notification.channel == channel)
+        .limit(1)
     ) is not None
 
 
@@ -163,9 +216,8 @@ def live_copy_exists(session: Session, row: Notification) -> bool:
     failed = (TEMPORARY_FAILURE, PERMANENT_FAILURE, TECHNICAL_FAILURE)
     return session.scalar(
         select(Notification.id)
-        .where(Notification.victim_pk == row.victim_pk, Notification.event_pk == row.event_pk,
-               Notification.template == row.template, Notification.id != row.id,
-               Notification.status.not_in(failed)).limit(1)
+        .where(Notification.victim_pk == row.victim_pk, _same_message(row),
+               Notification.id != row.id, Notification.status.not_in(failed)).limit(1)
     ) is not None
 
 
@@ -199,6 +251,38 @@ def preferences_of(session: Session, victim_pks: Iterable[int]
         select(NotificationPreference).where(NotificationPreference.victim_pk.in_(pks))
     ).all()
     return {row.victim_pk: row for row in rows}
+
+
+# On every agency event (`service.on_event`): a case's victims, each with their representative,
+# their own preferences and whether their or the representative's mobile opted out, in one
+# round trip. Built once: building a statement costs more than running it.
+_RECIPIENTS = (
+    select(Victim, NotificationPreference,
+           exists().where(SmsOptOut.number == Victim.mobile),
+           exists().where(SmsOptOut.number == Representative.mobile))
+    .outerjoin(Representative, Representative.victim_pk == Victim.id)
+    .outerjoin(NotificationPreference, NotificationPreference.victim_pk == Victim.id)
+    .options(contains_eager(Victim.representative))
+    .where(Victim.case_pk == bindparam("case_pk"))
+    .order_by(Victim.id)
+)
+
+
+def recipients_of_case(session: Session, case_pk: int
+                       ) -> tuple[list[Victim], dict[int, NotificationPreference], set[str]]:
+    """The case's victims (representatives loaded), their preferences by victim pk, and which
+    of their and their representatives' mobile numbers opted out."""
+    victims, prefs, blocked = [], {}, set()
+    for victim, pref, victim_blocked, rep_blocked in session.execute(
+            _RECIPIENTS, {"case_pk": case_pk}):
+        victims.append(victim)
+        if pref is not None:
+            prefs[victim.id] = pref
+        if victim_blocked:
+            blocked.add(victim.mobile)
+        if rep_blocked:
+            blocked.add(victim.representative.mobile)
+    return victims, prefs, blocked
 
 
 def get_preference(session: Session, victim_pk: int) -> NotificationPreference | None:
@@ -277,4 +361,35 @@ def open_tasks(session: Session) -> Sequence[ContactTask]:
     return session.scalars(
         select(ContactTask).where(ContactTask.resolved_at.is_(None))
         .order_by(ContactTask.due_at, ContactTask.id)
+    ).all()
+
+
+# --- "no news is not forgotten" reminders -------------------------------------------------------
+
+def overdue_regular_updates(session: Session, rule_id: str, now: datetime,
+                            limit: int) -> Sequence[Any]:
+    """The obligations engine's regular-update rows (read only) whose due time has passed with
+    no update, and whose latest reminder, if any, is no longer current:
+    (id, case_pk, victim_pk, due_at) rows, longest overdue first."""
+    current = select(UpdateReminder.id).where(UpdateReminder.obligation_pk == Obligation.id,
+                                              UpdateReminder.next_at > now).exists()
+    return session.execute(
+        select(Obligation.id, Obligation.case_pk, Obligation.victim_pk, Obligation.due_at)
+        .where(Obligation.rule_id == rule_id, Obligation.status.in_(("open", "breached")),
+               Obligation.met_at.is_(None), Obligation.victim_pk.is_not(None),
+               Obligation.due_at.is_not(None), Obligation.due_at <= now, ~current)
+        .order_by(Obligation.due_at, Obligation.id).limit(limit)
+    ).all()
+
+
+def add_reminder(session: Session, values: dict[str, Any]) -> bool:
+    """Records a reminder; False if another worker recorded the same one first (unique key:
+    obligation and number). On PostgreSQL a concurrent insert waits for the other's commit."""
+    return upsert_ignore(session, UpdateReminder, values, ["obligation_pk", "number"]) is not None
+
+
+def reminders_of(session: Session, victim_pk: int) -> Sequence[UpdateReminder]:
+    return session.scalars(
+        select(UpdateReminder).where(UpdateReminder.victim_pk == victim_pk)
+        .order_by(UpdateReminder.obligation_pk, UpdateReminder.number)
     ).all()

@@ -116,38 +116,51 @@ def ack_submit(token: str, p: Portal = Depends(portal)) -> Response:
 
 # --- preferences -------------------------------------------------------------------------------
 
-def _victim_pks(p: Portal) -> list[int]:
+def _accesses(p: Portal) -> dict[int, Any]:
+    """victim pk -> the portal Access (case, victim, acting role) this session holds."""
     from app.portal import service as portal_service
 
-    return sorted({access.victim.id for access in portal_service.my_cases(p.db, p.grants)})
+    accesses = portal_service.my_cases(p.db, p.grants)
+    p.language = portal_service.default_language(p.row, accesses)
+    return {access.victim.id: access for access in accesses}
+
+
+def _preferences_page(p: Portal, accesses: dict[int, Any], status_code: int = 200,
+                      errors: dict[int, dict[str, str]] | None = None,
+                      typed: dict[str, Any] | None = None, saved: bool = False) -> Response:
+    forms = [typed if typed and typed["victim"] == pk else service.preference_form(p.db, pk)
+             for pk in sorted(accesses)]
+    return page(p, "notifications/preferences.html", status_code=status_code, forms=forms,
+                errors=errors or {}, intervals=service.UPDATE_INTERVALS, saved=saved)
 
 
 @router.get("/preferences")
 def preferences_page(p: Portal = Depends(portal)) -> Response:
     if not p.signed_in:
         return must_sign_in(p)
-    forms = [service.preference_form(p.db, pk) for pk in _victim_pks(p)]
-    return page(p, "notifications/preferences.html", forms=forms, errors={},
-                intervals=service.UPDATE_INTERVALS, saved=p.request.query_params.get("saved"))
+    return _preferences_page(p, _accesses(p), saved=p.request.query_params.get("saved") == "1")
 
 
 @router.post("/preferences")
 def preferences_submit(p: Portal = Depends(portal)) -> Response:
     if not p.signed_in:
         return must_sign_in(p)
-    allowed = _victim_pks(p)
+    accesses = _accesses(p)
     try:
         victim_pk = int(p.form.get("victim", ""))
     except ValueError:
         victim_pk = -1
-    if victim_pk not in allowed:
+    access = accesses.get(victim_pk)
+    if access is None:  # not one of this session's victims: as if it did not exist
         return redirect(p, "/preferences")
     try:
-        service.save_preferences_form(p.db, victim_pk, p.form)
+        service.save_preferences_form(p.db, victim_pk, p.form, by=access.role)
     except service.PreferenceError as exc:
         p.db.rollback()
-        forms = [service.preference_form(p.db, pk) for pk in allowed]
-        return page(p, "notifications/preferences.html", status_code=400, forms=forms,
-                    errors={victim_pk: exc.errors}, intervals=service.UPDATE_INTERVALS,
-                    saved=None)
+        return _preferences_page(p, accesses, status_code=400, errors={victim_pk: exc.errors},
+                                 typed=service.submitted_form(victim_pk, p.form))
+    from app.portal import service as portal_service
+
+    assert p.row is not None  # signed in
+    portal_service.record_action(p.db, p.row, access, "preferences.changed")
     return redirect(p, "/preferences?saved=1")

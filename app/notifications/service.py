@@ -21,6 +21,8 @@ import os
 import secrets
 import socket
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,11 +31,10 @@ from prometheus_client import Counter
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.agencies import catalogue
-from app.cases import repository as cases_repository
 from app.cases.models import Victim
 from app.core.config import Settings
 from app.core.db import utcnow
-from app.core.i18n import LANGUAGES, normalise_language
+from app.core.i18n import LANGUAGES, N_, normalise_language
 from app.core.worker import notify_workers
 from app.notifications import providers as p
 from app.notifications import repository, rules, templates
@@ -51,6 +52,7 @@ from app.notifications.models import (
     SafetyAlert,
     SmsOptOut,
 )
+from app.obligations.rules import REGULAR_UPDATE_DAYS
 
 log = logging.getLogger("tmc.notifications")
 
@@ -62,7 +64,7 @@ STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT
 START_WORDS = frozenset({"START", "YES", "UNSTOP"})
 ACK_WORDS = frozenset({"OK", "OKAY", "YES OK"})
 UPDATE_INTERVALS = (7, 14, 28, 56)
-DEFAULT_UPDATE_INTERVAL = 28
+DEFAULT_UPDATE_INTERVAL = REGULAR_UPDATE_DAYS  # the Code's rule, unless the victim chose
 
 
 # --- preferences ------------------------------------------------------------------------------
@@ -108,31 +110,61 @@ def preferences_of(session: Session, victim_pk: int) -> Preferences:
 
 
 class PreferenceError(ValueError):
+    """Bad input on the preferences page: field -> message (an English source string, shown
+    translated)."""
+
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
 
 
-def _valid_hhmm(value: str | None) -> bool:
-    if value is None:
-        return True
-    parts = value.split(":")
-    return (len(parts) == 2 and all(x.isdigit() and len(x) == 2 for x in parts)
-            and int(parts[0]) < 24 and int(parts[1]) < 60)
+LANGUAGE_ERROR = N_("Choose English or Cymraeg")
+QUIET_BOTH_ERROR = N_("Enter both times for quiet hours, or leave both empty")
+QUIET_FORMAT_ERROR = N_("Enter quiet hours as times on the 24-hour clock, like 21:00 and 08:00")
+QUIET_SAME_ERROR = N_("Quiet hours must start and end at different times")
+INTERVAL_ERROR = N_("Choose how often we should update you when nothing has happened")
+DISCREET_ERROR = N_("Only the victim can turn off discreet messages")
+
+
+def normalise_hhmm(value: str) -> str | None:
+    """"21:00", "9:30" or "21.00" as "HH:MM"; None if it is no time of day."""
+    parts = value.strip().replace(".", ":").split(":")
+    if len(parts) != 2 or not all(x.isdigit() for x in parts) or len(parts[1]) != 2 \
+            or not 1 <= len(parts[0]) <= 2:
+        return None
+    hours, minutes = int(parts[0]), int(parts[1])
+    return f"{hours:02d}:{minutes:02d}" if hours < 24 and minutes < 60 else None
+
+
+def _quiet_hours(quiet_from: str | None, quiet_to: str | None,
+                 errors: dict[str, str]) -> tuple[str | None, str | None]:
+    if not quiet_from and not quiet_to:
+        return None, None
+    if not quiet_from or not quiet_to:
+        errors["quiet_hours"] = QUIET_BOTH_ERROR
+        return None, None
+    start, end = normalise_hhmm(quiet_from), normalise_hhmm(quiet_to)
+    if start is None or end is None:
+        errors["quiet_hours"] = QUIET_FORMAT_ERROR
+    elif start == end:
+        errors["quiet_hours"] = QUIET_SAME_ERROR
+    return start, end
 
 
 def save_preferences(session: Session, victim_pk: int, *, sms: bool, email: bool,
                      language: str, quiet_from: str | None, quiet_to: str | None,
-                     discreet: bool, update_interval_days: int) -> Preferences:
-    """Validates and stores the victim's choices; commits. Bad input changes nothing."""
-    errors = {}
+                     discreet: bool, update_interval_days: int,
+                     by: str = "victim") -> Preferences:
+    """Validates and stores the choices made by the victim or their representative (`by`);
+    commits. Bad input changes nothing and raises PreferenceError."""
+    errors: dict[str, str] = {}
     if language not in LANGUAGES:
-        errors["language"] = "unknown language"
-    if not _valid_hhmm(quiet_from) or not _valid_hhmm(quiet_to) \
-            or (quiet_from is None) != (quiet_to is None):
-        errors["quiet_hours"] = "give both times as HH:MM, or neither"
+        errors["language"] = LANGUAGE_ERROR
+    quiet_from, quiet_to = _quiet_hours(quiet_from, quiet_to, errors)
     if update_interval_days not in UPDATE_INTERVALS:
-        errors["update_interval_days"] = "choose one of " + ", ".join(map(str, UPDATE_INTERVALS))
+        errors["update_interval_days"] = INTERVAL_ERROR
+    if by != "victim" and not discreet and preferences_of(session, victim_pk).discreet:
+        errors["discreet"] = DISCREET_ERROR  # it may be what keeps the victim safe
     if errors:
         raise PreferenceError(errors)
     pref = repository.get_preference(session, victim_pk)
@@ -162,17 +194,27 @@ def preference_form(session: Session, victim_pk: int) -> dict[str, Any]:
             "update_interval_days": prefs.update_interval_days}
 
 
-def save_preferences_form(session: Session, victim_pk: int, form: dict[str, str]
-                          ) -> Preferences:
+def submitted_form(victim_pk: int, form: dict[str, str]) -> dict[str, Any]:
+    """What was typed, to show back with the errors (GOV.UK: never make people retype)."""
     try:
-        interval = int(form.get("update_interval_days", ""))
+        interval: int | None = int(form.get("update_interval_days", ""))
     except ValueError:
-        interval = -1
+        interval = None
+    return {"victim": victim_pk, "sms": form.get("sms") == "1",
+            "email": form.get("email") == "1", "language": form.get("language", ""),
+            "quiet_from": form.get("quiet_from", "").strip(),
+            "quiet_to": form.get("quiet_to", "").strip(),
+            "discreet": form.get("discreet") == "1", "update_interval_days": interval}
+
+
+def save_preferences_form(session: Session, victim_pk: int, form: dict[str, str],
+                          by: str = "victim") -> Preferences:
+    values = submitted_form(victim_pk, form)
     return save_preferences(
-        session, victim_pk, sms=form.get("sms") == "1", email=form.get("email") == "1",
-        language=form.get("language", ""), quiet_from=form.get("quiet_from") or None,
-        quiet_to=form.get("quiet_to") or None, discreet=form.get("discreet") == "1",
-        update_interval_days=interval)
+        session, victim_pk, sms=values["sms"], email=values["email"],
+        language=values["language"], quiet_from=values["quiet_from"] or None,
+        quiet_to=values["quiet_to"] or None, discreet=values["discreet"],
+        update_interval_days=values["update_interval_days"] or -1, by=by)
 
 
 # --- queueing (inside the event's transaction) -------------------------------------------------
@@ -204,10 +246,12 @@ def _targets(victim: Victim, prefs: Preferences, blocked: set[str], every: bool)
     return found
 
 
-def _concerned_victims(session: Session, applied: Any) -> list[Victim]:
-    victims = list(cases_repository.victims_of(session, applied.case.id))
+def _concerned_victims(session: Session, applied: Any
+                       ) -> tuple[list[Victim], dict[int, NotificationPreference], set[str]]:
+    """The victims the event concerns, their preferences and the opted-out numbers."""
+    victims, prefs, blocked = repository.recipients_of_case(session, applied.case.id)
     only = catalogue.victim_ref_of(applied.event.type, applied.data)
-    return [v for v in victims if only is None or v.victim_ref == only]
+    return [v for v in victims if only is None or v.victim_ref == only], prefs, blocked
 
 
 def on_event(session: Session, applied: Any) -> int:
@@ -219,33 +263,36 @@ def on_event(session: Session, applied: Any) -> int:
     if event_type in templates.NOT_NOTIFIED or catalogue.spec_for(event_type) is None:
         return 0
     session.flush()  # victims and representatives this event created
-    victims = _concerned_victims(session, applied)
+    victims, stored_prefs, blocked = _concerned_victims(session, applied)
     if not victims:
         return 0
     now = utcnow()
     safety = catalogue.is_safety_critical(event_type, applied.data)
     params = templates.params_for(event_type, applied.data)
-    prefs = repository.preferences_of(session, [v.id for v in victims])
-    numbers = [v.mobile for v in victims]
-    numbers += [v.representative.mobile for v in victims if v.representative]
-    blocked = repository.opted_out(session, numbers)
-    queued = 0
+    urgent = event_type in URGENT_TYPES
+    queued, due_now = 0, False
     for victim in victims:
-        queued += queue_for_victim(
-            session, victim, effective_preferences(victim, prefs.get(victim.id)), blocked,
-            event_pk=applied.event.id, template=event_type, params=params, safety=safety,
-            urgent=event_type in URGENT_TYPES, now=now)
-    if queued:
+        prefs = effective_preferences(victim, stored_prefs.get(victim.id))
+        count = queue_for_victim(
+            session, victim, prefs, blocked, event_pk=applied.event.id, template=event_type,
+            params=params, safety=safety, urgent=urgent, now=now)
+        queued += count
+        due_now = due_now or (count > 0 and _held_until(prefs, urgent, now) is None)
+    if due_now:  # held rows wait for the workers' polling; no wake-up needed for them
         notify_workers(session)
     return queued
+
+
+def _held_until(prefs: Preferences, urgent: bool, now: datetime) -> datetime | None:
+    """When a message queued now may first go: the end of quiet hours, or None for now."""
+    return None if urgent else rules.quiet_until(now, prefs.quiet_from, prefs.quiet_to)
 
 
 def queue_for_victim(session: Session, victim: Victim, prefs: Preferences, blocked: set[str],
                      *, event_pk: int | None, template: str, params: dict[str, Any],
                      safety: bool, urgent: bool, now: datetime) -> int:
     targets = _targets(victim, prefs, blocked, every=safety)
-    hold = None if urgent else rules.quiet_until(now, prefs.quiet_from, prefs.quiet_to)
-    start = hold or now
+    start = _held_until(prefs, urgent, now) or now
     params = dict(params)
     if safety and event_pk is not None:
         token = secrets.token_urlsafe(24)
@@ -333,27 +380,60 @@ def _limit_wait(settings: Settings, row: Notification, sends: list[tuple[datetim
     return None
 
 
+Address = tuple[str, str]  # (channel, to)
+
+
+def _group_by_address(due: list[Notification], extra: list[Notification]
+                      ) -> list[tuple[Notification, list[Notification]]]:
+    """(row to send, rows folded into its digest), in claim order. Safety alerts go alone;
+    ordinary rows due to one address go as one message carried by the first of them."""
+    groups: list[tuple[Notification, list[Notification]]] = []
+    carriers: dict[Address, list[Notification]] = {}
+    for row in due:
+        if row.safety_critical:
+            groups.append((row, []))
+        elif (row.channel, row.to) in carriers:
+            carriers[(row.channel, row.to)].append(row)
+        else:
+            members: list[Notification] = []
+            carriers[(row.channel, row.to)] = members
+            groups.append((row, members))
+    for row in extra:
+        members = carriers.get((row.channel, row.to))
+        if members is not None:
+            members.append(row)
+    return [(row, members[:MAX_DIGEST]) for row, members in groups]
+
+
+MAX_DIGEST = 50
+
+
 def claim(session: Session, settings: Settings, provider_names: dict[str, str], worker: str,
           now: datetime | None = None) -> list[Claimed]:
-    """Claims a batch of due rows (a lease each), folding bursts into digests; commits."""
+    """Claims a batch of due rows (a lease each), folding bursts into digests; commits.
+
+    A fixed number of statements per batch, whatever its size: the due rows, the other rows
+    due to the same addresses, what those addresses were sent in the last hour, then one
+    batched UPDATE and one multi-row INSERT of the attempts."""
     now = now or utcnow()
     lease = timedelta(seconds=settings.notification_lease_seconds)
+    due = list(repository.claim_due(session, now, settings.notification_batch_size))
+    addresses = {(row.channel, row.to) for row in due if not row.safety_critical}
+    ids = [row.id for row in due]
+    extra = list(repository.digestible_to(session, addresses, now, ids, MAX_DIGEST))
+    sends = repository.recent_sends_to(session, addresses, now - timedelta(hours=1))
     claimed: list[tuple[Notification, NotificationAttempt, templates.Rendered]] = []
-    for row in repository.claim_due(session, now, settings.notification_batch_size):
-        if row.status != CREATED or row.digest_pk is not None:
-            continue  # folded into a digest earlier in this batch
-        members: list[Notification] = []
-        if not row.safety_critical:
-            members = [m for m in repository.digestible(session, row, now)
-                       if m.status == CREATED and m.digest_pk is None]
+    for row, members in _group_by_address(due, extra):
         rendered = templates.render(_content(row, members), settings.base_url)
         body_hash = hashlib.sha256(rendered.text.encode()).hexdigest()[:16]
         if not row.safety_critical:  # safety alerts go at once, whatever the limits
-            sends = repository.recent_sends(session, row.channel, row.to,
-                                            now - timedelta(hours=1), row.id)
-            wait = _limit_wait(settings, row, list(sends), body_hash, now)
+            mine = {row.id, *(m.id for m in members)}
+            sent = [(at, h) for pk, at, h in sends.get((row.channel, row.to), ())
+                    if pk not in mine]
+            wait = _limit_wait(settings, row, sent, body_hash, now)
             if wait is not None:
-                row.next_attempt_at = wait
+                for held in (row, *members):
+                    held.next_attempt_at = max(held.next_attempt_at, wait)
                 continue
         for member in members:
             member.status, member.digest_pk, member.status_at = SENDING, row.id, now
@@ -383,6 +463,7 @@ class Outcome:
     sent: p.Sent | None = None
     retry: str | None = None  # error code
     permanent: str | None = None  # error code
+    technical: str | None = None  # error code
 
 
 def send(provider: p.Provider, message: p.Outgoing) -> Outcome:
@@ -392,15 +473,36 @@ def send(provider: p.Provider, message: p.Outgoing) -> Outcome:
         return Outcome(retry=exc.code)
     except p.PermanentFailure as exc:
         return Outcome(permanent=exc.code)
+    except p.TechnicalFailure as exc:
+        return Outcome(technical=exc.code)
     except Exception as exc:
         log.exception("provider %s failed unexpectedly", provider.name)
         return Outcome(retry=f"error-{type(exc).__name__}")
 
 
+def record_outcomes(session: Session, results: list[tuple[Claimed, Outcome]],
+                    now: datetime | None = None) -> None:
+    """Stores what the provider said about several tries of one worker (the caller commits).
+    The usual case, accepted and awaiting a receipt on a row still ours as we left it, takes
+    two statements for all of them; anything else goes through `record_outcome`."""
+    now = now or utcnow()
+    handed = [(claimed.notification_pk, claimed.attempt_pk, claimed.attempt_number,
+               outcome.sent.provider_ref) for claimed, outcome in results
+              if outcome.sent is not None and outcome.sent.status == SENDING]
+    done = repository.record_handed_over(session, handed, results[0][0].worker, now) \
+        if handed else set()
+    for claimed, outcome in results:
+        if claimed.notification_pk not in done:
+            _record_one(session, claimed, outcome, now)
+
+
 def record_outcome(session: Session, claimed: Claimed, outcome: Outcome,
                    now: datetime | None = None) -> None:
     """Stores what the provider said about one try (the caller commits)."""
-    now = now or utcnow()
+    record_outcomes(session, [(claimed, outcome)], now)
+
+
+def _record_one(session: Session, claimed: Claimed, outcome: Outcome, now: datetime) -> None:
     row = repository.lock_notification(session, claimed.notification_pk)
     attempt = repository.get_attempt(session, claimed.attempt_pk)
     assert row is not None and attempt is not None
@@ -409,6 +511,8 @@ def record_outcome(session: Session, claimed: Claimed, outcome: Outcome,
         attempt.outcome, attempt.provider_ref = "accepted", outcome.sent.provider_ref
     elif outcome.retry is not None:
         attempt.outcome, attempt.error = "retry", outcome.retry
+    elif outcome.technical is not None:
+        attempt.outcome, attempt.error = TECHNICAL_FAILURE, outcome.technical
     else:
         attempt.outcome, attempt.error = PERMANENT_FAILURE, outcome.permanent
     ours = row.claimed_by == claimed.worker and row.attempts == claimed.attempt_number
@@ -431,6 +535,8 @@ def record_outcome(session: Session, claimed: Claimed, outcome: Outcome,
         return
     if outcome.permanent is not None:
         finish(session, row, PERMANENT_FAILURE, now)
+    elif outcome.technical is not None:
+        finish(session, row, TECHNICAL_FAILURE, now)
     elif row.first_attempt_at and now - row.first_attempt_at >= rules.RETRY_WINDOW:
         attempt.outcome = TECHNICAL_FAILURE
         finish(session, row, TECHNICAL_FAILURE, now)
@@ -505,19 +611,44 @@ def _after_failure(session: Session, row: Notification, now: datetime) -> None:
                            event_pk=row.event_pk, notification_pk=row.id)
 
 
+# Sends in flight at once per batch on PostgreSQL: providers are I/O-bound (a Twilio or Notify
+# call waits on the network far longer than it computes). A SIGKILL can repeat at most these.
+SEND_CONCURRENCY = 10
+
+
 class Deliverer:
-    """The delivery job: claim a batch, send each, record each outcome in its own transaction
-    (so a crash can only repeat the message in flight)."""
+    """The delivery job: claim a batch in one transaction; send it in chunks, the sends of a
+    chunk at once and outside any transaction; record each chunk's outcomes in one short
+    transaction. A crash can only repeat the chunk in flight. Leases are renewed for the rest
+    of the batch, in one statement, whenever a third of the lease has gone by."""
 
     def __init__(self, settings: Settings, providers: dict[str, p.Provider] | None = None
                  ) -> None:
         self.settings = settings
         self.providers = providers
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
 
     def _providers(self, factory: sessionmaker[Session]) -> dict[str, p.Provider]:
         if self.providers is None:
             self.providers = p.providers_for(self.settings, factory)
         return self.providers
+
+    def _chunk_size(self, factory: sessionmaker[Session]) -> int:
+        bind = factory.kw.get("bind")
+        # SQLite has one writer at a time: the embedded default sends one by one.
+        return SEND_CONCURRENCY if bind is not None and bind.dialect.name == "postgresql" \
+            else 1
+
+    def _send_all(self, providers: dict[str, p.Provider], items: list[Claimed]
+                  ) -> list[Outcome]:
+        if len(items) == 1:
+            return [send(providers[items[0].message.channel], items[0].message)]
+        with self._lock:
+            if self._pool is None:  # shared by the worker's threads
+                self._pool = ThreadPoolExecutor(4 * SEND_CONCURRENCY, "tmc-send")
+        return list(self._pool.map(
+            lambda item: send(providers[item.message.channel], item.message), items))
 
     def __call__(self, factory: sessionmaker[Session]) -> int:
         providers = self._providers(factory)
@@ -525,21 +656,33 @@ class Deliverer:
         worker = worker_id()
         with factory() as session:
             batch = claim(session, self.settings, names, worker)
-        lease = timedelta(seconds=self.settings.notification_lease_seconds)
-        for item in batch:
-            # Rows later in the batch wait their turn; renew the lease right before sending so
-            # it only has to cover one send, and skip a row the sweep took back meanwhile.
-            with factory() as session:
-                still_ours = repository.renew_lease(session, item.notification_pk, item.worker,
-                                                    item.attempt_number, utcnow() + lease)
-                session.commit()
-            if not still_ours:
+        lease = self.settings.notification_lease_seconds
+        renew_at = time.monotonic() + lease / 3
+        ours = {item.notification_pk for item in batch}
+        chunk = self._chunk_size(factory)
+        for start in range(0, len(batch), chunk):
+            if time.monotonic() >= renew_at:
+                ours = self._renew(factory, batch[start:], lease)
+                renew_at = time.monotonic() + lease / 3
+            # A row the sweep took back (we were too slow) is someone else's to send.
+            items = [item for item in batch[start:start + chunk]
+                     if item.notification_pk in ours]
+            if not items:
                 continue
-            outcome = send(providers[item.message.channel], item.message)
+            outcomes = self._send_all(providers, items)
             with factory() as session:
-                record_outcome(session, item, outcome)
+                record_outcomes(session, list(zip(items, outcomes, strict=True)))
                 session.commit()
         return len(batch)
+
+    @staticmethod
+    def _renew(factory: sessionmaker[Session], items: list[Claimed], lease: float) -> set[int]:
+        with factory() as session:
+            held = repository.renew_leases(
+                session, [(i.notification_pk, i.attempt_number) for i in items],
+                items[0].worker, utcnow() + timedelta(seconds=lease))
+            session.commit()
+        return held
 
 
 # --- receipts ---------------------------------------------------------------------------------
@@ -593,6 +736,44 @@ def escalate_unacknowledged(session: Session, now: datetime | None = None) -> in
                            event_pk=alert.event_pk)
     session.commit()
     return len(alerts)
+
+
+# --- "no news is not forgotten" -------------------------------------------------------------------
+# The obligations engine's regular-update rule is the one definition of "the victim's interval
+# passed with no police update": its row for the current period is overdue and unmet.
+
+REGULAR_UPDATE_RULE = "regular-update"
+
+
+def send_update_reminders(session: Session, now: datetime | None = None,
+                          limit: int = 200) -> int:
+    """For every victim whose interval passed with no update: tells them nothing new has
+    happened (held through quiet hours like any message) and asks a person to get the officer
+    in charge to update them. Once per interval, whatever number of workers run it; commits."""
+    now = now or utcnow()
+    sent = 0
+    for row in repository.overdue_regular_updates(session, REGULAR_UPDATE_RULE, now, limit):
+        victim = repository.get_victim(session, row.victim_pk)
+        if victim is None:
+            continue
+        prefs = effective_preferences(victim, repository.get_preference(session, victim.id))
+        every = timedelta(days=prefs.update_interval_days)
+        number = 1 + int((now - row.due_at) / every)
+        due = row.due_at + (number - 1) * every
+        if not repository.add_reminder(session, {
+                "case_pk": row.case_pk, "victim_pk": victim.id, "obligation_pk": row.id,
+                "number": number, "due_at": due, "next_at": due + every, "created_at": now}):
+            continue  # another worker sent this one
+        numbers = [victim.mobile, victim.representative.mobile if victim.representative else None]
+        queue_for_victim(session, victim, prefs, repository.opted_out(session, numbers),
+                         event_pk=None, template=templates.UPDATE_REMINDER, params={},
+                         safety=False, urgent=False, now=now)
+        raise_contact_task(session, victim.case_pk, victim.id, "update-overdue", now)
+        sent += 1
+    if sent:
+        notify_workers(session)
+    session.commit()
+    return sent
 
 
 # --- acknowledgements and replies ---------------------------------------------------------------

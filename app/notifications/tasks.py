@@ -1,7 +1,10 @@
-"""Notification worker jobs: deliver, sweep stuck rows, escalate unacknowledged safety alerts."""
+"""Notification worker jobs: deliver, sweep stuck rows, escalate unacknowledged safety alerts,
+remind victims who have heard nothing for their chosen interval."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,12 +14,42 @@ from app.core.worker import Job
 from app.notifications import service
 from app.notifications.providers import Provider
 
+REMINDERS_EVERY_SECONDS = 300.0  # intervals are days long: a few minutes late is nothing
+Run = Callable[[sessionmaker[Session]], int]
 
-def _in_session(work: Callable[[Session], int]) -> Callable[[sessionmaker[Session]], int]:
+
+def _in_session(work: Callable[[Session], int]) -> Run:
     def run(factory: sessionmaker[Session]) -> int:
         with factory() as session:
             return work(session)
     return run
+
+
+class AtMostEvery:
+    """A periodic job that wake-ups do not make run more often than every `seconds` (per
+    process). The worker wakes every job of every thread whenever work is queued; without this,
+    a busy queue would run each sweep many times a second on every thread. A run that found
+    work may run again at once, to drain it."""
+
+    def __init__(self, run: Run, seconds: float) -> None:
+        self.run, self.seconds = run, seconds
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, factory: sessionmaker[Session]) -> int:
+        with self._lock:
+            now = time.monotonic()
+            if now < self._next:
+                return 0
+            self._next = now + self.seconds
+        handled = self.run(factory)
+        if handled:
+            self._next = 0.0
+        return handled
+
+
+def _periodic(name: str, run: Run, seconds: float) -> Job:
+    return Job(name, AtMostEvery(run, seconds), idle_interval=seconds)
 
 
 def notification_jobs(settings: Settings, providers: dict[str, Provider] | None = None
@@ -24,7 +57,8 @@ def notification_jobs(settings: Settings, providers: dict[str, Provider] | None 
     sweep_every = max(1.0, min(15.0, settings.notification_lease_seconds / 4))
     return [
         Job("deliver-notifications", service.Deliverer(settings, providers), idle_interval=1.0),
-        Job("sweep-notifications", _in_session(service.sweep), idle_interval=sweep_every),
-        Job("escalate-safety-alerts", _in_session(service.escalate_unacknowledged),
-            idle_interval=30.0),
+        _periodic("sweep-notifications", _in_session(service.sweep), sweep_every),
+        _periodic("escalate-safety-alerts", _in_session(service.escalate_unacknowledged), 30.0),
+        _periodic("update-reminders", _in_session(service.send_update_reminders),
+                  REMINDERS_EVERY_SECONDS),
     ]

@@ -23,6 +23,8 @@ Params = dict[str, Any]
 Headline = Callable[[Params, Translator], str]
 
 DIGEST = "digest"
+# Sent when the victim's chosen interval passed with no police update (no event causes it).
+UPDATE_REMINDER = "update-reminder"
 
 # Events that never cause a message (the victim caused them, or they change nothing for them).
 NOT_NOTIFIED = frozenset({"victim.updated", "case.agency_linked", "vps.recorded",
@@ -111,6 +113,8 @@ HEADLINES: dict[str, Headline] = {
     "offender.temporary_release": _fixed("The offender has been allowed out of prison "
                                          "temporarily."),
     "offender.recalled": _fixed("The offender has been recalled to prison."),
+    UPDATE_REMINDER: _fixed("Nothing new has happened on your case, but it has not been "
+                            "forgotten. We have asked your officer to give you an update."),
     "offender.escaped": _fixed("The offender has escaped or absconded from custody. If you "
                                "feel in danger, call 999."),
 }
