@@ -277,3 +277,14 @@ def test_a_representative_may_ask_for_discretion_but_only_the_victim_ends_it(cas
     assert stored(engine, sam).discreet is False
     roles = [a.acting_role for a in rows(engine, PortalAction, action="preferences.changed")]
     assert roles == ["representative", "victim"]
+
+
+def test_every_signed_in_page_links_to_the_preferences(case, client, engine):
+    signed_out = client.get("/sign-in").text
+    as_alex(client, engine)
+    nav = re.compile(r'<a class="govuk-service-navigation__link" href="/preferences"')
+    assert nav.search(client.get("/cases").text)
+    assert not nav.search(signed_out)
+    current = client.get("/preferences").text
+    item = current[current.index('href="/preferences"') - 300:current.index('href="/preferences"')]
+    assert "govuk-service-navigation__item--active" in item
