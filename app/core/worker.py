@@ -74,9 +74,13 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
         self.wake = threading.Event()
+        # Counts wake-ups, so one that arrives while a job runs is not lost when that job, having
+        # found nothing, sets its own next run (or when the wake event is cleared).
+        self._wakes = 0
         self._threads: list[threading.Thread] = []
 
     def wake_now(self) -> None:
+        self._wakes += 1
         for job in self.jobs:
             job.next_run = 0.0
         self.wake.set()
@@ -125,16 +129,19 @@ class Worker:
     def _loop(self) -> None:
         while not self.stopping.is_set():
             busy = False
-            now = time.monotonic()
+            wakes_before = self._wakes
             for job in self.jobs:
                 if self.stopping.is_set():
                     return
+                now = time.monotonic()
                 if now < job.next_run:
                     continue
+                wakes_at_start = self._wakes
                 handled = self._run_job(job)
                 busy = busy or handled > 0
-                job.next_run = now if handled else now + job.idle_interval
-            if not busy:
+                woken_meanwhile = self._wakes != wakes_at_start
+                job.next_run = now if handled or woken_meanwhile else now + job.idle_interval
+            if not busy and self._wakes == wakes_before:
                 self.wake.wait(self.poll_seconds)
                 self.wake.clear()
 
@@ -157,6 +164,4 @@ class Worker:
                 if ready:
                     for _notification in raw.notifies(timeout=0, stop_after=100):
                         pass
-                    for job in self.jobs:
-                        job.next_run = 0.0
-                    self.wake.set()
+                    self.wake_now()
