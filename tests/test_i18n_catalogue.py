@@ -25,3 +25,12 @@ def test_template_is_current_run_scripts_i18n_if_this_fails():
     extracted = _extracted_ids()
     assert extracted - template == set(), "strings missing from messages.pot"
     assert template - extracted == set(), "stale strings in messages.pot"
+
+
+def test_every_string_has_a_welsh_translation():
+    """Victims may use the portal in Welsh: no English left in the Welsh catalogue."""
+    with open(ROOT / "app/locale/cy/LC_MESSAGES/messages.po", "rb") as handle:
+        catalogue = read_po(handle)
+    untranslated = [m.id for m in catalogue if m.id and (
+        not m.string or (isinstance(m.string, tuple) and not all(m.string)) or m.fuzzy)]
+    assert untranslated == [], f"{len(untranslated)} strings without Welsh: run scripts/i18n"
