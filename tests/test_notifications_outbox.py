@@ -199,6 +199,26 @@ def test_quiet_hours_hold_messages_but_not_an_escape(police, cps, probation, eng
         ("email", "The offender has escaped or absconded from custody")}
 
 
+def test_a_message_held_into_quiet_hours_waits_for_them_to_end(police, engine, settings, dev):
+    """The digest window can make a message due after quiet hours have begun: it then waits for
+    them to end, as a message queued inside them would."""
+    start = datetime.now(LONDON) + timedelta(minutes=2)
+    quiet = {"from": start.strftime("%H:%M"), "to": (start + timedelta(hours=3)).strftime("%H:%M")}
+    open_case(police, victims=[victim(contact={"quiet_hours": quiet})])
+    deliver(engine, settings, dev)
+    before = len(outbox(engine))
+    assert before >= 1  # before quiet hours: the first message goes at once
+    police.send_ok("investigation.update", REF, {"message": "update"})
+    after_window = datetime.now(UTC) + timedelta(seconds=settings.notification_digest_seconds + 1)
+    deliver(engine, settings, dev, now=after_window)
+    assert len(outbox(engine)) == before, "sent inside quiet hours"
+    held = rows(engine, template="investigation.update")
+    ends = rules.quiet_until(after_window, quiet["from"], quiet["to"])
+    assert ends is not None and {n.next_attempt_at for n in held} == {ends}
+    deliver(engine, settings, dev, now=ends)
+    assert len(outbox(engine)) == before + len(held)
+
+
 def test_quiet_until_handles_windows_across_midnight():
     at = datetime(2026, 11, 20, 22, 30, tzinfo=UTC)  # 22:30 in London (GMT)
     assert rules.quiet_until(at, "21:00", "08:00") == datetime(2026, 11, 21, 8, 0, tzinfo=UTC)

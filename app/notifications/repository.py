@@ -285,6 +285,19 @@ def recipients_of_case(session: Session, case_pk: int
     return victims, prefs, blocked
 
 
+def quiet_hours_of(session: Session, victim_pks: Iterable[int]
+                   ) -> dict[int, tuple[Victim, NotificationPreference | None]]:
+    """Each victim with their own preferences (for the quiet hours that apply at claim time)."""
+    pks = list(victim_pks)
+    if not pks:
+        return {}
+    rows = session.execute(
+        select(Victim, NotificationPreference)
+        .outerjoin(NotificationPreference, NotificationPreference.victim_pk == Victim.id)
+        .where(Victim.id.in_(pks)))
+    return {victim.id: (victim, pref) for victim, pref in rows}
+
+
 def get_preference(session: Session, victim_pk: int) -> NotificationPreference | None:
     return session.scalars(
         select(NotificationPreference).where(NotificationPreference.victim_pk == victim_pk)

@@ -361,6 +361,15 @@ def _content(row: Notification, members: list[Notification]) -> templates.Conten
         ack_token=row.params.get("ack"), count=1 + len(members))
 
 
+def _quiet_hold(row: Notification,
+                victim: tuple[Victim, NotificationPreference | None] | None,
+                now: datetime) -> datetime | None:
+    """The end of the victim's quiet hours if the row would go inside them (not an escape)."""
+    if victim is None:
+        return None
+    return _held_until(effective_preferences(*victim), row.template in URGENT_TYPES, now)
+
+
 def _limit_wait(settings: Settings, row: Notification, sends: list[tuple[datetime, str | None]],
                 body_hash: str, now: datetime) -> datetime | None:
     """When this row may go, if a digest window or a carrier limit holds it back."""
@@ -422,6 +431,8 @@ def claim(session: Session, settings: Settings, provider_names: dict[str, str], 
     ids = [row.id for row in due]
     extra = list(repository.digestible_to(session, addresses, now, ids, MAX_DIGEST))
     sends = repository.recent_sends_to(session, addresses, now - timedelta(hours=1))
+    # A row held by a digest window or a carrier limit may come due inside quiet hours.
+    quiet = repository.quiet_hours_of(session, {r.victim_pk for r in due if not r.safety_critical})
     claimed: list[tuple[Notification, NotificationAttempt, templates.Rendered]] = []
     for row, members in _group_by_address(due, extra):
         rendered = templates.render(_content(row, members), settings.base_url)
@@ -430,7 +441,8 @@ def claim(session: Session, settings: Settings, provider_names: dict[str, str], 
             mine = {row.id, *(m.id for m in members)}
             sent = [(at, h) for pk, at, h in sends.get((row.channel, row.to), ())
                     if pk not in mine]
-            wait = _limit_wait(settings, row, sent, body_hash, now)
+            wait = (_quiet_hold(row, quiet.get(row.victim_pk), now)
+                    or _limit_wait(settings, row, sent, body_hash, now))
             if wait is not None:
                 for held in (row, *members):
                     held.next_attempt_at = max(held.next_attempt_at, wait)
