@@ -48,6 +48,8 @@ class ReceivedEvent(Base):
     __table_args__ = (
         UniqueConstraint("agency_pk", "webhook_id"),
         Index("ix_received_event_case_occurred", "case_pk", "occurred_at"),
+        # the oversight dashboard counts cases with an event of one type (vps.recorded)
+        Index("ix_received_event_type_case", "type", "case_pk"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
@@ -41,6 +41,16 @@ def _ingest(request: Request, agency_id: str, body: bytes) -> service.Outcome:
             raise
 
 
+def _ingest_limiter(request: Request) -> CapacityLimiter:
+    """At most as many ingesting threads as pooled connections: more threads would only wait
+    for a connection while contending for the GIL."""
+    state = request.app.state
+    limiter = getattr(state, "ingest_limiter", None)
+    if limiter is None:
+        limiter = state.ingest_limiter = CapacityLimiter(state.settings.db_pool_size)
+    return limiter
+
+
 def _is_unavailable(exc: DBAPIError) -> bool:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -62,7 +72,8 @@ async def receive_event(agency_id: str, request: Request) -> JSONResponse:
     limit = request.app.state.settings.webhook_max_body_bytes
     try:
         body = await read_body_capped(request, limit)
-        outcome = await run_in_threadpool(_ingest, request, agency_id, body)
+        outcome = await to_thread.run_sync(_ingest, request, agency_id, body,
+                                           limiter=_ingest_limiter(request))
     except Problem as problem:
         EVENTS.labels(type="-", outcome=str(problem.status)).inc()
         return problem_response(problem)

@@ -120,27 +120,30 @@ def ingest(session: Session, secret_key: str, agency_id: str, body: bytes,
 
     Raises Problem for every rejection; a rejection leaves nothing behind.
     """
-    agency = repository.get_agency_with_active_secrets(session, agency_id)
+    agency, secrets = repository.agency_and_active_secrets(session, agency_id)
     if agency is None:
         raise Problem(404, "unknown-agency", "No agency is registered with that agency_id.")
-    text = _verify_signature(agency, secret_key, body, headers)
+    text = _verify_signature([crypto.decrypt(secret_key, s) for s in secrets], body, headers)
     webhook_id = headers["webhook-id"]
     if not WEBHOOK_ID_PATTERN.match(webhook_id):
         raise Problem(422, "invalid-event", "webhook-id must be 1-255 printable ASCII characters.",
                       errors=[{"field": "header.webhook-id", "message": "invalid format"}])
     body_hash = hashlib.sha256(body).hexdigest()
-    previous = repository.find_received(session, agency.id, webhook_id)
-    if previous is not None:
+    # The insert below is the duplicate check; a delivery of a webhook-id already accepted is
+    # answered as a duplicate (or a conflict) whatever it would be refused for now.
+    try:
+        envelope, data = parse_event(text)
+        spec = catalogue.CATALOGUE[envelope.type]
+        if agency.kind not in spec.kinds:
+            raise Problem(403, "type-not-allowed",
+                          f"A {agency.kind} agency may not send {envelope.type} events.")
+        case = _authorised_case(session, agency, envelope)
+        _check_references(session, agency, case, envelope.type, data)
+    except Problem:
+        previous = repository.find_received(session, agency.id, webhook_id)
+        if previous is None:
+            raise
         return _duplicate_or_conflict(previous, webhook_id, body_hash)
-
-    envelope, data = parse_event(text)
-    spec = catalogue.CATALOGUE[envelope.type]
-    if agency.kind not in spec.kinds:
-        raise Problem(403, "type-not-allowed",
-                      f"A {agency.kind} agency may not send {envelope.type} events.")
-
-    case = _authorised_case(session, agency, envelope)
-    _check_references(session, agency, case, envelope.type, data)
 
     event_pk = upsert_ignore(session, ReceivedEvent, {
         "agency_pk": agency.id, "webhook_id": webhook_id, "body_sha256": body_hash,
@@ -163,15 +166,14 @@ def ingest(session: Session, secret_key: str, agency_id: str, body: bytes,
     return Outcome(202, webhook_id)
 
 
-def _verify_signature(agency: Agency, secret_key: str, body: bytes,
-                      headers: Mapping[str, str]) -> str:
+def _verify_signature(secrets: list[str], body: bytes, headers: Mapping[str, str]) -> str:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise Problem(422, "invalid-event", "The body is not UTF-8 JSON.",
                       errors=[{"field": "body", "message": "not UTF-8"}]) from None
     try:
-        signing.verify(text, headers, active_secrets(agency, secret_key))
+        signing.verify(text, headers, secrets)
     except signing.SignatureError as exc:
         raise Problem(401, "invalid-signature", f"Signature verification failed: {exc}.") from None
     return text
@@ -224,7 +226,7 @@ def _authorised_case(session: Session, agency: Agency, envelope: Envelope) -> Ca
     """The (locked) case the event is for, or None for a new case.opened."""
     from app.cases import repository as cases
 
-    case = cases.lock_case_by_reference(session, envelope.crime_reference)
+    case, linked = cases.lock_case_for_agency(session, envelope.crime_reference, agency.id)
     if envelope.type == "case.opened":
         if case is not None:
             raise Problem(409, "case-exists", "A case with this crime_reference already exists.")
@@ -232,7 +234,8 @@ def _authorised_case(session: Session, agency: Agency, envelope: Envelope) -> Ca
     if case is None:
         raise Problem(404, "unknown-case", "No case has this crime_reference (yet). If the "
                       "case.opened event is still on its way, retry later.")
-    if not cases.is_linked(session, case.id, agency.id):
+    # `linked` was read before the lock was granted: a link committed meanwhile needs a look.
+    if not linked and not cases.is_linked(session, case.id, agency.id):
         raise Problem(403, "not-linked", "This agency is not linked to the case.")
     return case
 
@@ -256,9 +259,12 @@ def _check_references(session: Session, agency: Agency, case: Case | None, event
         if target.kind not in LINKABLE_KINDS[agency.kind] and target.id != agency.id:
             raise Problem(403, "link-not-allowed",
                           f"A {agency.kind} agency may not link a {target.kind} agency.")
-    if event_type.startswith("request."):
-        # Victim requests are created by the portal's entitlements; none matches this id.
-        raise Problem(404, "unknown-request", "No victim request has this request_id.")
+    if event_type.startswith("request.") or event_type == "message.replied":
+        from app.outbound.service import request_for_reply
+
+        if case is None or request_for_reply(session, case, data["request_id"]) is None:
+            raise Problem(404, "unknown-request",
+                          "No victim request on this case has this request_id.")
 
 
 def _reported_at(value: str) -> datetime:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, exists, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.agencies.models import Agency
@@ -19,12 +20,21 @@ from app.cases.models import (
 )
 from app.core.db import upsert_ignore
 
+_LOCK_CASE_FOR_AGENCY = (
+    select(Case, exists().where(CaseAgency.case_pk == Case.id,
+                                CaseAgency.agency_pk == bindparam("agency_pk")).label("linked"))
+    .where(Case.crime_reference == bindparam("crime_reference"))
+    .with_for_update(of=Case)
+)
 
-def lock_case_by_reference(session: Session, crime_reference: str) -> Case | None:
-    """The case, locked for the rest of the transaction so concurrent events apply one by one."""
-    return session.scalars(
-        select(Case).where(Case.crime_reference == crime_reference).with_for_update()
-    ).one_or_none()
+
+def lock_case_for_agency(session: Session, crime_reference: str,
+                         agency_pk: int) -> tuple[Case | None, bool]:
+    """The case, locked for the rest of the transaction so concurrent events apply one by one,
+    and whether the agency is linked to it, in one round trip."""
+    row = session.execute(_LOCK_CASE_FOR_AGENCY, {"crime_reference": crime_reference,
+                                                  "agency_pk": agency_pk}).one_or_none()
+    return (None, False) if row is None else (row[0], bool(row[1]))
 
 
 def get_case_by_reference(session: Session, crime_reference: str) -> Case | None:
@@ -68,11 +78,13 @@ def get_victim(session: Session, case_pk: int, victim_ref: str) -> Victim | None
     ).one_or_none()
 
 
+_victim = Victim.__table__
+_VICTIM_PKS = select(_victim.c.victim_ref, _victim.c.id).where(
+    _victim.c.case_pk == bindparam("case_pk"))
+
+
 def victim_pks_by_ref(session: Session, case_pk: int) -> dict[str, int]:
-    rows = session.execute(
-        select(Victim.victim_ref, Victim.id).where(Victim.case_pk == case_pk)
-    ).all()
-    return {ref: pk for ref, pk in rows}
+    return {ref: pk for ref, pk in session.execute(_VICTIM_PKS, {"case_pk": case_pk})}
 
 
 def get_representative(session: Session, victim_pk: int) -> Representative | None:
@@ -81,10 +93,21 @@ def get_representative(session: Session, victim_pk: int) -> Representative | Non
     ).one_or_none()
 
 
+_GET_HEARING = select(Hearing).where(Hearing.case_pk == bindparam("case_pk"),
+                                    Hearing.hearing_id == bindparam("hearing_id"))
+
+
 def get_hearing(session: Session, case_pk: int, hearing_id: str) -> Hearing | None:
-    return session.scalars(
-        select(Hearing).where(Hearing.case_pk == case_pk, Hearing.hearing_id == hearing_id)
-    ).one_or_none()
+    return session.scalars(_GET_HEARING, {"case_pk": case_pk,
+                                          "hearing_id": hearing_id}).one_or_none()
+
+
+_INSERT_TIMELINE_ENTRY = insert(TimelineEntry.__table__)
+
+
+def add_timeline_entry(session: Session, values: dict[str, Any]) -> None:
+    """A plain INSERT, run at once (no ORM object: nothing reads it back in the transaction)."""
+    session.execute(_INSERT_TIMELINE_ENTRY, values)
 
 
 def hearings_of(session: Session, case_pk: int) -> Sequence[Hearing]:

@@ -13,9 +13,11 @@ from app.agencies import catalogue
 from app.agencies.models import Agency
 from app.cases import projection, repository
 from app.cases.models import Case, Hearing, OfficerAssignment, TimelineEntry, Victim
+from app.contact import service as contact_service
 from app.core.i18n import LONDON, Translator, translator
 from app.notifications import service as notifications_service
 from app.obligations import service as obligations_service
+from app.outbound import service as outbound_service
 
 # Personal data a timeline entry must not keep: the victim reads it from their own record.
 _TIMELINE_DROPS = {"case.opened": {"victims"}, "victim.added": {"victim"},
@@ -28,6 +30,8 @@ def apply_event(session: Session, case: Case, agency: Agency, event: Any, data: 
     applied = projection.Applied(case=case, event=event, agency=agency, data=data,
                                  version=version)
     projection.apply_event(session, applied)
+    outbound_service.on_event(session, applied)  # a reply to a victim's request
+    contact_service.on_event(session, applied)  # hand-overs and replies to victims' messages
     add_timeline_entry(session, applied)
     obligations_service.on_event(session, applied)
     notifications_service.on_event(session, applied)
@@ -44,18 +48,15 @@ def timeline_params(session: Session, event_type: str, data: dict[str, Any]) -> 
     return params
 
 
-def add_timeline_entry(session: Session, a: projection.Applied) -> TimelineEntry:
+def add_timeline_entry(session: Session, a: projection.Applied) -> None:
     victim_ref = catalogue.victim_ref_of(a.event.type, a.data)
     victim_pk = None
     if victim_ref is not None:
         victim_pk = repository.victim_pks_by_ref(session, a.case.id)[victim_ref]
-    entry = TimelineEntry(case_pk=a.case.id, event_pk=a.event.id, event_id=a.event.webhook_id,
-                          type=a.event.type,
-                          occurred_at=a.event.occurred_at, agency_pk=a.agency.id,
-                          victim_pk=victim_pk,
-                          params=timeline_params(session, a.event.type, a.data))
-    session.add(entry)
-    return entry
+    repository.add_timeline_entry(session, {
+        "case_pk": a.case.id, "event_pk": a.event.id, "event_id": a.event.webhook_id,
+        "type": a.event.type, "occurred_at": a.event.occurred_at, "agency_pk": a.agency.id,
+        "victim_pk": victim_pk, "params": timeline_params(session, a.event.type, a.data)})
 
 
 def entry_text(entry: TimelineEntry, t: Translator) -> str:

@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -80,27 +89,40 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         event.listen(engine, "connect", _enable_sqlite_pragmas)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
-    )
+    # No pre-ping: it costs a round trip per checkout. A connection that died while pooled
+    # fails its first statement instead, is invalidated, and the webhook answers 503 (retried).
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+_UPSERTS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+
+
+def _upsert_statement(dialect: str, table: Table, conflict_columns: tuple[str, ...]) -> Any:
+    """Built once per table: building and cache-keying a statement costs more than running it."""
+    key = (dialect, table.name, conflict_columns)
+    statement = _UPSERTS.get(key)
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = (insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+                     .returning(table.c.id))
+        _UPSERTS[key] = statement
+    return statement
+
+
 def upsert_ignore(
     session: Session, model: type[Base], values: dict[str, Any], conflict_columns: list[str]
 ) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id; None when the row already existed."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = (
-        insert(model).values(**values)
-        .on_conflict_do_nothing(index_elements=conflict_columns)
-        .returning(model.id)  # type: ignore[attr-defined]
-    )
-    return session.execute(statement).scalar_one_or_none()
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id; None when the row already existed.
+
+    Column defaults (e.g. `created_at`) apply as in any Core insert."""
+    connection = session.connection()
+    statement = _upsert_statement(connection.dialect.name, model.__table__,  # type: ignore
+                                  tuple(conflict_columns))
+    return connection.execute(statement, values).scalar_one_or_none()

@@ -9,9 +9,10 @@ late and out-of-order events give the same obligations as in-order ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
+from functools import cached_property
 from typing import Any
 
 from app.agencies import catalogue
@@ -43,16 +44,17 @@ class EventFact:
     webhook_id: str
     data: dict[str, Any]
 
-    @property
+    # Cached (the engine asks for these many times per event; a frozen dataclass allows it).
+    @cached_property
     def key(self) -> str:
         """Stable across deliveries and recomputations: the agency's own idempotency key."""
         return f"{self.agency_id}:{self.webhook_id}"
 
-    @property
+    @cached_property
     def order(self) -> Order:
         return (self.occurred_at, self.agency_id, self.webhook_id)
 
-    @property
+    @cached_property
     def victim_ref(self) -> str | None:
         """The victim this event concerns, if it concerns one only."""
         return catalogue.victim_ref_of(self.type, self.data)
@@ -110,8 +112,9 @@ class CaseFacts:
     hearings: list[HearingFact] = field(default_factory=list)
     evidence: list[EvidenceFact] = field(default_factory=list)
     requests: list[RequestFact] = field(default_factory=list)
-    # agency kind -> pk of the first agency of that kind linked to the case
-    agency_by_kind: dict[str, int] = field(default_factory=dict)
+    # agency kind -> pk of the first agency of that kind linked to the case (any mapping: the
+    # service passes one that queries only if an obligation's owner is not its trigger's sender)
+    agency_by_kind: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.events = sorted(self.events, key=lambda e: e.order)

@@ -23,6 +23,9 @@ class Obligation(Base):
     __table_args__ = (
         UniqueConstraint("case_pk", "victim_pk", "rule_id", "trigger_key"),
         Index("ix_obligation_status_due", "status", "due_at"),
+        # the oversight roll-up: what changed since its last refresh, and one month's rows
+        Index("ix_obligation_updated_at", "updated_at"),
+        Index("ix_obligation_trigger_at", "trigger_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

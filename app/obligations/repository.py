@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.agencies.models import Agency, ReceivedEvent
-from app.cases.models import Case, CaseAgency, Victim
+from app.cases.models import Case, CaseAgency, Hearing, Victim
+from app.notifications.models import NotificationPreference
 from app.obligations.models import Obligation, ObligationEvidence
 
 
@@ -23,46 +24,102 @@ def get_victim(session: Session, victim_pk: int) -> Victim | None:
     return session.get(Victim, victim_pk)
 
 
+# Statements on the recomputation path (every event) are built once: building and cache-keying
+# a statement costs more CPU than running it. They select plain columns, not ORM objects.
+_agency, _case_agency = Agency.__table__, CaseAgency.__table__
+_event, _victim, _hearing = ReceivedEvent.__table__, Victim.__table__, Hearing.__table__
+_obligation, _evidence = Obligation.__table__, ObligationEvidence.__table__
+_preference = NotificationPreference.__table__
+
+_LINKED_AGENCIES = (
+    select(_agency.c.id, _agency.c.kind)
+    .join(_case_agency, _case_agency.c.agency_pk == _agency.c.id)
+    .where(_case_agency.c.case_pk == bindparam("case_pk"))
+    .order_by(_case_agency.c.linked_at, _agency.c.agency_id)
+)
+_CASE_EVENTS = (
+    select(_event.c.id, _event.c.type, _event.c.occurred_at, _event.c.received_at,
+           _event.c.agency_pk, _agency.c.agency_id, _agency.c.kind, _event.c.webhook_id,
+           _event.c.data)
+    .join(_agency, _agency.c.id == _event.c.agency_pk)
+    .where(_event.c.case_pk == bindparam("case_pk"))
+    .order_by(_event.c.occurred_at, _agency.c.agency_id, _event.c.webhook_id)
+)
+_VICTIM_CHOICES = (
+    select(_victim.c.id, _victim.c.victim_ref, _preference.c.update_interval_days,
+           _preference.c.updated_at)
+    .outerjoin(_preference, (_preference.c.victim_pk == _victim.c.id)
+               & _preference.c.update_interval_days.is_not(None))
+    .where(_victim.c.case_pk == bindparam("case_pk"))
+    .order_by(_victim.c.id)
+)
+_HEARING_STARTS = (
+    select(_hearing.c.hearing_id, _hearing.c.starts_at, _hearing.c.window_from,
+           _hearing.c.status)
+    .where(_hearing.c.case_pk == bindparam("case_pk")).order_by(_hearing.c.hearing_id)
+)
+_EVIDENCE = (
+    select(_evidence.c.victim_pk, _evidence.c.event_pk, _evidence.c.kind, _evidence.c.source,
+           _evidence.c.at)
+    .where(_evidence.c.case_pk == bindparam("case_pk"))
+    .order_by(_evidence.c.at, _evidence.c.id)
+)
+# What recomputation compares: the key, the origin and status, and the fields it owns.
+COMPUTED_FIELDS = ("event_pk", "owner", "owner_agency_pk", "trigger_at", "due_at", "closes_at",
+                   "receipt_due_at", "met_at", "evidence", "enhanced")
+_STORED = (
+    select(_obligation.c.id, _obligation.c.victim_pk, _obligation.c.rule_id,
+           _obligation.c.trigger_key, _obligation.c.origin, _obligation.c.status,
+           *(_obligation.c[name] for name in COMPUTED_FIELDS))
+    .where(_obligation.c.case_pk == bindparam("case_pk"))
+    .order_by(_obligation.c.trigger_at, _obligation.c.id)
+)
+_INSERT = insert(_obligation)
+_UPDATE = (
+    update(_obligation).where(_obligation.c.id == bindparam("pk"))
+    .values({name: bindparam(name) for name in ("status", *COMPUTED_FIELDS)})
+)
+
+
 def linked_agencies(session: Session, case_pk: int) -> Sequence[Row[Any]]:
     """(agency pk, kind) of every agency linked to the case, first linked first."""
-    return session.execute(
-        select(Agency.id, Agency.kind).join(CaseAgency, CaseAgency.agency_pk == Agency.id)
-        .where(CaseAgency.case_pk == case_pk).order_by(CaseAgency.linked_at, Agency.agency_id)
-    ).all()
+    return session.execute(_LINKED_AGENCIES, {"case_pk": case_pk}).all()
 
 
 def case_events(session: Session, case_pk: int) -> Sequence[Row[Any]]:
     """Every received event of the case with its agency's id and kind: one query."""
-    return session.execute(
-        select(ReceivedEvent.id, ReceivedEvent.type, ReceivedEvent.occurred_at,
-               ReceivedEvent.received_at, ReceivedEvent.agency_pk, Agency.agency_id,
-               Agency.kind, ReceivedEvent.webhook_id, ReceivedEvent.data)
-        .join(Agency, Agency.id == ReceivedEvent.agency_pk)
-        .where(ReceivedEvent.case_pk == case_pk)
-        .order_by(ReceivedEvent.occurred_at, Agency.agency_id, ReceivedEvent.webhook_id)
-    ).all()
+    return session.execute(_CASE_EVENTS, {"case_pk": case_pk}).all()
 
 
-def update_choices(session: Session, case_pk: int) -> dict[int, tuple[int, datetime]]:
-    """victim pk -> (days between updates the victim chose, when they chose it)."""
-    from app.cases.models import Victim
-    from app.notifications.models import NotificationPreference
-
-    rows = session.execute(
-        select(NotificationPreference.victim_pk, NotificationPreference.update_interval_days,
-               NotificationPreference.updated_at)
-        .join(Victim, Victim.id == NotificationPreference.victim_pk)
-        .where(Victim.case_pk == case_pk,
-               NotificationPreference.update_interval_days.is_not(None))
-    ).all()
-    return {pk: (days, at) for pk, days, at in rows}
+def victims_with_choices(session: Session, case_pk: int) -> Sequence[Row[Any]]:
+    """(pk, victim_ref, update interval days or None, when chosen) of every victim."""
+    return session.execute(_VICTIM_CHOICES, {"case_pk": case_pk}).all()
 
 
-def evidence_of_case(session: Session, case_pk: int) -> Sequence[ObligationEvidence]:
-    return session.scalars(
-        select(ObligationEvidence).where(ObligationEvidence.case_pk == case_pk)
-        .order_by(ObligationEvidence.at, ObligationEvidence.id)
-    ).all()
+def hearing_starts(session: Session, case_pk: int) -> Sequence[Row[Any]]:
+    """(hearing_id, starts_at, window_from, status) of every hearing of the case."""
+    return session.execute(_HEARING_STARTS, {"case_pk": case_pk}).all()
+
+
+def evidence_rows(session: Session, case_pk: int) -> Sequence[Row[Any]]:
+    """(victim_pk, event_pk, kind, source, at) of the case's evidence, earliest first."""
+    return session.execute(_EVIDENCE, {"case_pk": case_pk}).all()
+
+
+def stored_obligations(session: Session, case_pk: int) -> Sequence[Row[Any]]:
+    """The case's obligations as plain rows (id, key, origin, status, computed fields)."""
+    return session.execute(_STORED, {"case_pk": case_pk}).all()
+
+
+def insert_obligations(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(_INSERT, rows)
+
+
+def update_obligations(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Each row: `pk`, `status` and every computed field."""
+    if rows:
+        session.execute(_UPDATE, rows)
 
 
 def find_evidence(session: Session, victim_pk: int, event_pk: int | None, kind: str,
@@ -82,11 +139,14 @@ def event_belongs_to_case(session: Session, event_pk: int, case_pk: int) -> bool
     ) is not None
 
 
-def obligations_of_case(session: Session, case_pk: int,
-                        origin: str | None = None) -> Sequence[Obligation]:
+def obligations_of_case(session: Session, case_pk: int, origin: str | None = None,
+                        fresh: bool = False) -> Sequence[Obligation]:
+    """`fresh`: overwrite objects already in the session (after a Core write)."""
     query = select(Obligation).where(Obligation.case_pk == case_pk)
     if origin is not None:
         query = query.where(Obligation.origin == origin)
+    if fresh:
+        query = query.execution_options(populate_existing=True)
     return session.scalars(query.order_by(Obligation.trigger_at, Obligation.id)).all()
 
 

@@ -13,15 +13,15 @@ transaction and do not commit; `sweep_breaches` commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
-from app.cases import repository as cases_repository
 from app.cases.models import Case, Victim
 from app.cases.projection import Applied
 from app.core.db import utcnow
@@ -35,6 +35,7 @@ from app.obligations.rules import (
     INFORMED_SOURCES,
     OVERDUE,
     RULE_ORDER,
+    RULES,
     SUPPORT_DECLINED,
     VPS_PAGE_OPENED,
     rule,
@@ -47,8 +48,7 @@ BREACHES = Counter("tmc_obligation_breaches_total",
                    ["rule", "owner"])
 
 # Fields of an event-derived row that recomputation owns.
-_COMPUTED_FIELDS = ("event_pk", "owner", "owner_agency_pk", "trigger_at", "due_at", "closes_at",
-                    "receipt_due_at", "met_at", "evidence", "enhanced")
+_COMPUTED_FIELDS = repository.COMPUTED_FIELDS
 
 
 class ObligationError(Exception):
@@ -78,34 +78,65 @@ def _set_status(row: Obligation, status: str) -> None:
 
 def on_event(session: Session, applied: Applied, now: datetime | None = None) -> None:
     """Called for every accepted agency event, in its transaction, after the projection."""
-    recompute(session, applied.case, now)
+    _sync(session, applied.case, now or utcnow())
+
+
+# Rules whose due date follows the case's hearings: only their triggers need the hearings.
+_HEARING_TRIGGERS = frozenset(on.type for r in RULES if r.before_first_hearing
+                              for on in r.triggers)
+
+Key = tuple[int | None, str, str]
 
 
 def load_facts(session: Session, case: Case,
-               stored: Sequence[Obligation] | None = None) -> engine.CaseFacts:
+               stored: Sequence[Any] | None = None) -> engine.CaseFacts:
     """Everything the engine needs about the case (`stored`: its obligations, if loaded)."""
     events = [engine.EventFact(pk=r.id, type=r.type, occurred_at=r.occurred_at,
                                received_at=r.received_at, agency_pk=r.agency_pk,
                                agency_id=r.agency_id, agency_kind=r.kind,
                                webhook_id=r.webhook_id, data=r.data)
               for r in repository.case_events(session, case.id)]
-    choices = repository.update_choices(session, case.id)
-    victims = [engine.VictimFact(pk, ref, *choices.get(pk, (None, None)))
-               for ref, pk in cases_repository.victim_pks_by_ref(session, case.id).items()]
-    hearings = [engine.HearingFact(h.hearing_id, engine.hearing_start(h.starts_at, h.window_from),
-                                   h.status == "vacated")
-                for h in cases_repository.hearings_of(session, case.id)]
-    evidence = [engine.EvidenceFact(e.victim_pk, e.event_pk, e.kind, e.source, e.at)
-                for e in repository.evidence_of_case(session, case.id)]
+    victims = [engine.VictimFact(pk, ref, days, at if days is not None else None)
+               for pk, ref, days, at in repository.victims_with_choices(session, case.id)]
+    hearings = []
+    if any(e.type in _HEARING_TRIGGERS for e in events):
+        hearings = [engine.HearingFact(h.hearing_id,
+                                       engine.hearing_start(h.starts_at, h.window_from),
+                                       h.status == "vacated")
+                    for h in repository.hearing_starts(session, case.id)]
+    evidence = [engine.EvidenceFact(*e) for e in repository.evidence_rows(session, case.id)]
     if stored is None:
-        stored = repository.obligations_of_case(session, case.id)
+        stored = repository.stored_obligations(session, case.id)
     requests = [engine.RequestFact(rule(o.rule_id).raised_by or o.rule_id, o.victim_pk,
                                    o.trigger_at)
                 for o in stored if o.origin == "portal" and o.status != "cancelled"]
     return engine.CaseFacts(offence_group=case.offence_group, reported_at=case.reported_at,
                             events=events, victims=victims, hearings=hearings,
                             evidence=evidence, requests=requests,
-                            agency_by_kind=_first_agency_by_kind(session, case.id))
+                            agency_by_kind=_FirstAgencyByKind(session, case.id))
+
+
+class _FirstAgencyByKind(Mapping[str, int]):
+    """`_first_agency_by_kind`, queried on first use: most events' obligations are owed by the
+    agency that sent them, and then the engine never asks."""
+
+    def __init__(self, session: Session, case_pk: int) -> None:
+        self._session, self._case_pk = session, case_pk
+        self._loaded: dict[str, int] | None = None
+
+    def _first(self) -> dict[str, int]:
+        if self._loaded is None:
+            self._loaded = _first_agency_by_kind(self._session, self._case_pk)
+        return self._loaded
+
+    def __getitem__(self, kind: str) -> int:
+        return self._first()[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._first())
+
+    def __len__(self) -> int:
+        return len(self._first())
 
 
 def _first_agency_by_kind(session: Session, case_pk: int) -> dict[str, int]:
@@ -116,35 +147,62 @@ def _first_agency_by_kind(session: Session, case_pk: int) -> dict[str, int]:
 
 
 def recompute(session: Session, case: Case, now: datetime | None = None) -> list[Obligation]:
-    """Brings the case's event-derived obligations in line with its facts."""
-    now = now or utcnow()
+    """Brings the case's event-derived obligations in line with its facts; returns them (the
+    computed ones, in the engine's order)."""
+    keys = _sync(session, case, now or utcnow())
+    rows = {(o.victim_pk, o.rule_id, o.trigger_key): o
+            for o in repository.obligations_of_case(session, case.id, "event", fresh=True)}
+    return [rows[key] for key in keys]
+
+
+def _sync(session: Session, case: Case, now: datetime) -> list[Key]:
+    """Recomputes and writes only what changed, with plain statements (no ORM objects): this
+    runs on every event. Returns the computed keys in the engine's order."""
     session.flush()  # the projection's pending rows (hearings, victims) are facts too
-    existing = repository.obligations_of_case(session, case.id)
+    existing = repository.stored_obligations(session, case.id)
     computed = engine.evaluate(load_facts(session, case, existing))
     stored = {(o.victim_pk, o.rule_id, o.trigger_key): o for o in existing
               if o.origin == "event"}
-    rows: list[Obligation] = []
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for item in computed:
+        values = {name: getattr(item, name) for name in _COMPUTED_FIELDS}
+        status = status_of(item.met_at, item.due_at, item.cancelled, now)
         row = stored.pop(item.key, None)
         if row is None:
-            row = Obligation(case_pk=case.id, victim_pk=item.victim_pk, rule_id=item.rule_id,
-                             origin="event", trigger_key=item.trigger_key, status="open")
-            session.add(row)
-        _apply(row, item, now)
-        rows.append(row)
+            inserts.append({"case_pk": case.id, "victim_pk": item.victim_pk,
+                            "rule_id": item.rule_id, "origin": "event",
+                            "trigger_key": item.trigger_key, "status": status, **values})
+            _count_breach(None, status, item.rule_id, item.owner)
+        elif row.status != status or _changed(row, values):
+            updates.append({"pk": row.id, "status": status, **values})
+            _count_breach(row.status, status, item.rule_id, item.owner)
     for orphan in stored.values():  # no longer derived: superseded by a late event
         if orphan.status != "cancelled":
-            orphan.status = "cancelled"
-    session.flush()
-    return rows
+            updates.append({"pk": orphan.id, "status": "cancelled",
+                            **{name: orphan._mapping[name] for name in _COMPUTED_FIELDS}})
+    repository.insert_obligations(session, inserts)
+    repository.update_obligations(session, updates)
+    _expire_loaded(session, [u["pk"] for u in updates])
+    return [item.key for item in computed]
 
 
-def _apply(row: Obligation, item: engine.Computed, now: datetime) -> None:
-    for name in _COMPUTED_FIELDS:
-        value = getattr(item, name)
-        if getattr(row, name) != value:
-            setattr(row, name, value)
-    _set_status(row, status_of(item.met_at, item.due_at, item.cancelled, now))
+def _changed(row: Any, values: dict[str, Any]) -> bool:
+    stored = row._mapping
+    return any(stored[name] != value for name, value in values.items())
+
+
+def _count_breach(old: str | None, new: str, rule_id: str, owner: str) -> None:
+    if new == "breached" and old != "breached":
+        BREACHES.labels(rule=rule_id, owner=owner).inc()
+
+
+def _expire_loaded(session: Session, pks: list[int]) -> None:
+    """ORM objects of rows just written with plain statements reload on next access."""
+    for pk in pks:
+        loaded = session.identity_map.get(identity_key(Obligation, pk))
+        if loaded is not None:
+            session.expire(loaded)
 
 
 # --- evidence -----------------------------------------------------------------------------------

@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{label}: {mean(xs):.2f}" for label, xs in marks))
     print(f"Under cProfile: {total} events in {wall:.2f}s, {sql_total / total:.1f} SQL statements"
           f" and {sum(commands.values()) / total:.1f} psycopg commands per event "
-          "(round trips ~ the sum, + 1 pool pre-ping per checkout); profiled times are "
+          "(round trips ~ the sum; the pool does not pre-ping); profiled times are "
           "inflated, compare them with each other\n")
     print(f"{'event type':<24} {'n':>6} {'ms/event':>9} {'SQL/event':>10}")
     for event_type, times in sorted(per_type_time.items(), key=lambda kv: -len(kv[1])):
