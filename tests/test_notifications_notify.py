@@ -228,5 +228,7 @@ def test_receipts_from_notify_over_the_wire(police, engine, notify_settings):
         police.send_ok("case.opened", REF, opened())
         deliver(engine, live, notify_providers(live))
         assert wait_for(lambda: rows(engine)[0].status == DELIVERED, timeout=30)
+        # The fake notes a callback's answer after the app has already acted on it.
+        assert wait_for(lambda: len(fake.callback_results) == 2, timeout=10)
         assert fake.callback_results == [204, 204]
     assert fake.received[0].id == rows(engine)[0].provider_ref
