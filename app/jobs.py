@@ -30,7 +30,7 @@ def _obligation_jobs() -> list[Job]:
 
     return [Job("obligations-breach-sweep",
                 _at_most_every(tasks.sweep_breaches, tasks.SWEEP_EVERY_SECONDS),
-                idle_interval=tasks.SWEEP_EVERY_SECONDS)]
+                idle_interval=tasks.SWEEP_EVERY_SECONDS, wake_on_notify=False)]
 
 
 def _portal_jobs(settings: Settings) -> list[Job]:
@@ -38,7 +38,7 @@ def _portal_jobs(settings: Settings) -> list[Job]:
 
     return [Job("portal-purge",
                 _at_most_every(partial(tasks.purge, settings), tasks.PURGE_EVERY_SECONDS),
-                idle_interval=tasks.PURGE_EVERY_SECONDS)]
+                idle_interval=tasks.PURGE_EVERY_SECONDS, wake_on_notify=False)]
 
 
 def _outbound_jobs(settings: Settings) -> list[Job]:
@@ -58,7 +58,7 @@ def _oversight_jobs() -> list[Job]:
 
     return [Job("oversight-rollup",
                 _at_most_every(tasks.refresh_rollup, tasks.REFRESH_EVERY_SECONDS),
-                idle_interval=tasks.REFRESH_EVERY_SECONDS)]
+                idle_interval=tasks.REFRESH_EVERY_SECONDS, wake_on_notify=False)]
 
 
 def all_jobs(settings: Settings, providers: dict[str, Provider] | None = None) -> list[Job]:

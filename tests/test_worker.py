@@ -38,3 +38,30 @@ def test_an_idle_job_waits_its_interval_without_wake_ups(engine):
     time.sleep(0.5)
     worker.stop(timeout=5.0)
     assert len(runs) == 1
+
+
+def test_wake_ups_run_the_deliverers_not_the_periodic_sweeps(engine):
+    runs = {"deliver": 0, "sweep": 0}
+    delivered_again = threading.Event()
+
+    def deliver(_factory) -> int:
+        runs["deliver"] += 1
+        if runs["deliver"] > 1:
+            delivered_again.set()
+        return 0
+
+    def sweep(_factory) -> int:
+        runs["sweep"] += 1
+        return 0
+
+    worker = Worker(engine, [Job("deliver", deliver, idle_interval=30.0),
+                             Job("sweep", sweep, idle_interval=30.0, wake_on_notify=False)],
+                    poll_seconds=30.0)
+    worker.start()
+    try:
+        time.sleep(0.3)
+        worker.wake_now()
+        assert delivered_again.wait(5.0)
+    finally:
+        worker.stop(timeout=5.0)
+    assert runs["sweep"] == 1

@@ -25,5 +25,6 @@ def climb_ladders(factory: sessionmaker[Session], now: datetime | None = None) -
 
 def contact_jobs(settings: Settings, providers: dict[str, Provider] | None = None) -> list[Job]:
     email = providers.get("email") if providers else None
-    return [Job("contact-ladder", climb_ladders, idle_interval=LADDER_EVERY_SECONDS),
+    return [Job("contact-ladder", climb_ladders, idle_interval=LADDER_EVERY_SECONDS,
+                wake_on_notify=False),
             Job("deliver-staff-emails", StaffEmailDeliverer(settings, email), idle_interval=5.0)]

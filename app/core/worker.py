@@ -32,6 +32,9 @@ class Job:
     name: str
     run: Callable[[sessionmaker[Session]], int]
     idle_interval: float  # seconds between runs while there is nothing to do
+    # Deliverers wake when work is queued; periodic sweeps keep to their interval (waking every
+    # job of every thread on each NOTIFY made a busy queue slow to drain).
+    wake_on_notify: bool = True
     next_run: float = field(default=0.0)
 
 
@@ -82,7 +85,8 @@ class Worker:
     def wake_now(self) -> None:
         self._wakes += 1
         for job in self.jobs:
-            job.next_run = 0.0
+            if job.wake_on_notify:
+                job.next_run = 0.0
         self.wake.set()
 
     def start(self) -> None:

@@ -49,7 +49,7 @@ class AtMostEvery:
 
 
 def _periodic(name: str, run: Run, seconds: float) -> Job:
-    return Job(name, AtMostEvery(run, seconds), idle_interval=seconds)
+    return Job(name, AtMostEvery(run, seconds), idle_interval=seconds, wake_on_notify=False)
 
 
 def notification_jobs(settings: Settings, providers: dict[str, Provider] | None = None
