@@ -16,7 +16,7 @@ from app.core.db import utcnow
 from app.core.i18n import N_, Translator
 from app.core.templating import environment
 from app.entitlements import rights as r
-from app.entitlements import service
+from app.entitlements import schemas, service
 from app.obligations.calendar import london_day
 from app.portal import service as portal_service
 from app.portal.routes import Portal, must_sign_in, not_found, page, portal, redirect
@@ -39,9 +39,9 @@ TITLES = {
 }
 COMMON = {"R": r, "titles": TITLES, "state_labels": r.STATE_LABELS, "slugs": SLUGS,
           "measures": MEASURES,
-          "vps_reading": service.VPS_READING, "vcs_levels": service.VCS_LEVELS,
-          "vps_max": service.VPS_MAX, "reasons_max": service.REASONS_MAX,
-          "note_max": service.NOTE_MAX}
+          "vps_reading": schemas.VPS_READING, "vcs_levels": schemas.VCS_LEVELS,
+          "vps_max": schemas.VPS_MAX, "reasons_max": schemas.REASONS_MAX,
+          "note_max": schemas.NOTE_MAX}
 
 
 NOT_NOW = N_("You cannot do that now. This page shows where it stands.")
@@ -107,7 +107,7 @@ def _refused(p: Portal, access: portal_service.Access, right: str, key: str,
     if isinstance(exc, r.InvalidTransition):
         errors = {"state": NOT_NOW}
         return _show(p, access, right, key, status_code=409, errors=errors, form=form)
-    assert isinstance(exc, service.EntitlementError)
+    assert isinstance(exc, schemas.EntitlementError)
     return _show(p, access, right, key, status_code=400, errors=exc.errors, form=form)
 
 
@@ -122,7 +122,7 @@ def _act(p: Portal, access: portal_service.Access, right: str, trigger: str,
     try:
         service.act(p.db, access.case, access.victim, right, trigger, form, key=decision_key,
                     actor=access.role)
-    except (r.InvalidTransition, service.EntitlementError) as exc:
+    except (r.InvalidTransition, schemas.EntitlementError) as exc:
         return _refused(p, access, right, key, exc, form)
     assert p.row is not None
     portal_service.record_action(p.db, p.row, access, f"rights.{right}.{trigger}")
@@ -180,9 +180,9 @@ def vps_write_submit(public_id: str, p: Portal = Depends(portal)) -> Response:
         return not_found(p)
     try:
         service.save_vps_draft(p.db, access.case, access.victim, p.form)
-    except (r.InvalidTransition, service.EntitlementError) as exc:
+    except (r.InvalidTransition, schemas.EntitlementError) as exc:
         p.db.rollback()
-        errors = exc.errors if isinstance(exc, service.EntitlementError) else {
+        errors = exc.errors if isinstance(exc, schemas.EntitlementError) else {
             "state": NOT_NOW}
         return _show(p, access, r.VPS, status_code=400, errors=errors, form=p.form,
                      writing=True)
@@ -265,7 +265,7 @@ def court_visit(public_id: str, p: Portal = Depends(portal)) -> Response:
         return not_found(p)
     try:
         service.request_pretrial_visit(p.db, access.case, access.victim)
-    except service.EntitlementError as exc:
+    except schemas.EntitlementError as exc:
         return _refused(p, access, r.SUPPORT, "", exc, p.form)
     return redirect(p, f"/cases/{access.public_id}/rights/support?sent=visit")
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.agencies import catalogue
 from app.agencies.models import Agency
 from app.cases.models import Case, Victim
 from app.core.db import utcnow
@@ -25,6 +24,7 @@ from app.core.i18n import N_
 from app.entitlements import repository
 from app.entitlements import rights as r
 from app.entitlements.models import Entitlement, EntitlementTransition
+from app.entitlements.schemas import EntitlementError, details_for, parse_vps_draft
 from app.obligations import repository as obligations_repository
 from app.obligations import service as obligations
 from app.obligations.rules import (
@@ -42,29 +42,10 @@ REQUEST_KIND = {r.VPS: "vps", r.VRR: "vrr", r.SPECIAL_MEASURES: "special_measure
                 r.RJ: "rj_interest", r.VCS: "vcs_preference", r.SUPPORT: "support_referral"}
 RIGHT_OF_KIND = {kind: right for right, kind in REQUEST_KIND.items()}
 
-VPS_READING = {
-    "read_myself": N_("I want to read it out in court myself"),
-    "read_for_me": N_("I want someone else to read it out for me"),
-    "not_read": N_("I do not want it read out: the court will read it"),
-}
-VCS_LEVELS = {
-    "release_month_only": N_("Only tell me the month the offender is due to be released"),
-    "key_stages": N_("Tell me about key stages: parole, release, licence conditions and recall"),
-    "yearly": N_("Key stages, and a yearly update on how the sentence is going"),
-}
 VERDICTS = frozenset({"guilty_plea", "convicted", "acquitted", "dismissed"})
-VPS_MAX, REASONS_MAX, NOTE_MAX = 10_000, 2_000, 1_000
 # Decisions a victim may ask to have reviewed, and who reviews them.
 VRR_DECISIONS = {"investigation.closed": "police", "charging.decision": "cps",
                  "charges.altered": "cps", "prosecution.discontinued": "cps"}
-
-
-class EntitlementError(ValueError):
-    """Bad input for a right: `errors` maps each form field to what is wrong with it."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 # --- what the case says ---------------------------------------------------------------------------
@@ -309,67 +290,6 @@ def route(session: Session, case: Case, right: str, facts: Facts,
 
 # --- acting on a right ----------------------------------------------------------------------------
 
-def _text(form: dict[str, str], name: str, limit: int, required: str | None,
-          errors: dict[str, str]) -> str:
-    value = (form.get(name) or "").strip()
-    if required and not value:
-        errors[name] = required
-    elif len(value) > limit:
-        errors[name] = f"must be {limit} characters or fewer"
-    return value
-
-
-def details_for(right: str, trigger: str, form: dict[str, str],
-                decision: Decision | None = None) -> dict[str, Any]:
-    """What goes to the agency for this action, validated; raises EntitlementError."""
-    errors: dict[str, str] = {}
-    details: dict[str, Any]
-    if right == r.VPS:
-        if form.get("help") == "1":
-            details = {"help_requested": True,
-                       "note": _text(form, "note", NOTE_MAX, None, errors)}
-        else:
-            details = {"statement": _text(form, "statement", VPS_MAX,
-                                          N_("Write your statement"), errors),
-                       "reading": form.get("reading", "")}
-            if details["reading"] not in VPS_READING:
-                errors["reading"] = N_("Choose how your statement should be used in court")
-    elif right == r.VRR:
-        assert decision is not None
-        details = {"reasons": _text(form, "reasons", REASONS_MAX,
-                                    N_("Tell us why you want the decision reviewed"), errors),
-                   "decision_type": decision.type,
-                   "decision_at": decision.occurred_at.isoformat()}
-    elif right == r.SPECIAL_MEASURES:
-        measures = [m for m in form.get("measures", "").split(",") if m]
-        if not measures or any(m not in catalogue.MEASURES for m in measures):
-            errors["measures"] = N_("Choose at least one measure")
-        details = {"measures": measures,
-                   "reasons": _text(form, "reasons", REASONS_MAX,
-                                    N_("Tell us why these would help you"), errors)}
-    elif right == r.RJ:
-        details = {"interested": True, "note": _text(form, "note", NOTE_MAX, None, errors)}
-    elif right == r.VCS:
-        if trigger == r.DECLINE:
-            details = {"opt_in": False}
-        else:
-            details = {"opt_in": True, "contact_level": form.get("contact_level", "")}
-            if details["contact_level"] not in VCS_LEVELS:
-                errors["contact_level"] = N_("Choose how much you want to hear")
-    elif right == r.SUPPORT:
-        if form.get("consent") != "yes":
-            errors["consent"] = N_("Say that you agree to us sharing these details, or choose "
-                                   "not to be referred")
-        details = {"consent": form.get("consent") == "yes",
-                   "shared": ["name", "contact details", "crime type"],
-                   "needs": _text(form, "needs", NOTE_MAX, None, errors)}
-    else:
-        raise ValueError(f"unknown right {right!r}")
-    if errors:
-        raise EntitlementError(errors)
-    return details
-
-
 def _sends(right: str, trigger: str) -> bool:
     if trigger in (r.REQUEST, r.UPDATE):
         return True
@@ -447,13 +367,7 @@ def save_vps_draft(session: Session, case: Case, victim: Victim, form: dict[str,
     if not r.machine(r.VPS).allows(item.state, r.REQUEST) and \
             not r.machine(r.VPS).allows(item.state, r.UPDATE):
         raise r.InvalidTransition(r.VPS, item.state, "save a draft")
-    errors: dict[str, str] = {}
-    statement = _text(form, "statement", VPS_MAX, None, errors)
-    reading = form.get("reading", "")
-    if reading and reading not in VPS_READING:
-        errors["reading"] = N_("Choose how your statement should be used in court")
-    if errors:
-        raise EntitlementError(errors)
+    statement, reading = parse_vps_draft(form)
     row = _row(session, case, victim, r.VPS, "", item.state, now)
     row.draft = {"statement": statement, "reading": reading, "saved_at": now.isoformat()}
     row.updated_at = now
