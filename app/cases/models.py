@@ -54,7 +54,9 @@ class CaseAgency(Base):
 
 class Victim(Base):
     __tablename__ = "victim"
-    __table_args__ = (UniqueConstraint("case_pk", "victim_ref"),)
+    # Portal sign-in finds a person's victim records by date of birth, then contact details.
+    __table_args__ = (UniqueConstraint("case_pk", "victim_ref"),
+                      Index("ix_victim_date_of_birth", "date_of_birth"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_pk: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
