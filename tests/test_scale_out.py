@@ -164,8 +164,11 @@ def _all_delivered(engine) -> bool:
 def _each_notification_sent_once(engine, fake) -> None:
     time.sleep(0.5)  # any duplicate would be on its way by now
     with make_sessionmaker(engine)() as session:
-        sids = [n.provider_ref for n in session.scalars(select(Notification))]
+        # Rows folded into a digest travel in their carrier's message and have no id of their own.
+        sids = [n.provider_ref for n in session.scalars(
+            select(Notification).where(Notification.digest_pk.is_(None)))]
     received = [m.sid for m in fake.received if "security code" not in m.body]
+    assert None not in sids and sids
     assert sorted(received) == sorted(sids)
     assert len(received) == len(set(received))
 
