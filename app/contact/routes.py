@@ -32,7 +32,7 @@ from app.contact.schemas import (
 from app.core.i18n import Translator
 from app.core.templating import environment
 from app.portal import service as portal_service
-from app.portal.routes import Portal, must_sign_in, not_found, page, portal, redirect
+from app.portal.routes import Portal, case_or_refusal, not_found, page, portal, redirect
 from app.staff import audit
 from app.staff import service as staff_service
 from app.staff.auth import StaffUser, require_roles
@@ -67,13 +67,6 @@ environment().globals.update(contact_panel=contact_panel, contact_due=service.du
 
 # --- victims ----------------------------------------------------------------------------------
 
-def _access(p: Portal, public_id: str) -> portal_service.Access | None:
-    access = portal_service.find_case(p.db, p.grants, public_id)
-    p.language = portal_service.default_language(
-        p.row, [access] if access else portal_service.my_cases(p.db, p.grants))
-    return access
-
-
 def _messages_page(p: Portal, access: portal_service.Access, status_code: int = 200,
                    **context: Any) -> Response:
     thread = service.thread_view(p.db, access.case, access.victim)
@@ -83,21 +76,17 @@ def _messages_page(p: Portal, access: portal_service.Access, status_code: int = 
 
 @router.get("/cases/{public_id}/messages")
 def messages_page(public_id: str, sent: int = 0, p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     return _messages_page(p, access, sent=bool(sent))
 
 
 @router.post("/cases/{public_id}/messages")
 def send_message(public_id: str, p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     try:
         service.send_message(p.db, access.case, access.victim, access.role, p.form)
     except service.ContactError as exc:
@@ -117,22 +106,18 @@ def _escalate_page(p: Portal, access: portal_service.Access, form: EscalationFor
 
 @router.get("/cases/{public_id}/escalate")
 def escalate_page(public_id: str, reason: str = "", p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     chosen = reason if reason in VICTIM_REASONS else ""
     return _escalate_page(p, access, EscalationForm(reason=chosen))
 
 
 @router.post("/cases/{public_id}/escalate")
 def escalate(public_id: str, p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     form = parse_escalation(p.form)
     if form.errors:
         return _escalate_page(p, access, form, status_code=400)
@@ -148,11 +133,9 @@ def escalate(public_id: str, p: Portal = Depends(portal)) -> Response:
 @router.get("/cases/{public_id}/escalations/{escalation_id}")
 def escalation_page(public_id: str, escalation_id: str, raised: int = 0, answered: int = 0,
                     p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     escalation = service.find_escalation(p.db, access.case, access.victim, escalation_id)
     if escalation is None:
         return not_found(p)
@@ -164,11 +147,9 @@ def escalation_page(public_id: str, escalation_id: str, raised: int = 0, answere
 @router.post("/cases/{public_id}/escalations/{escalation_id}/feedback")
 def escalation_feedback(public_id: str, escalation_id: str,
                         p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     escalation = service.find_escalation(p.db, access.case, access.victim, escalation_id)
     answer = parse_answer(p.form)
     if escalation is None or escalation.status != "resolved":

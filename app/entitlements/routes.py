@@ -19,7 +19,7 @@ from app.entitlements import rights as r
 from app.entitlements import schemas, service
 from app.obligations.calendar import london_day
 from app.portal import service as portal_service
-from app.portal.routes import Portal, must_sign_in, not_found, page, portal, redirect
+from app.portal.routes import Portal, case_or_refusal, not_found, page, portal, redirect
 
 router = APIRouter(include_in_schema=False)
 
@@ -78,12 +78,6 @@ environment().globals.update(rights_summary=rights_summary, rights_href=href, ri
                              request_decisions=REQUEST_DECISIONS)
 
 
-def _access(p: Portal, public_id: str) -> portal_service.Access | None:
-    access = portal_service.find_case(p.db, p.grants, public_id)
-    p.language = portal_service.default_language(p.row, [access] if access else [])
-    return access
-
-
 def _show(p: Portal, access: portal_service.Access, right: str, key: str = "",
           status_code: int = 200, **context: Any) -> Response:
     rights = service.rights_of(p.db, access.case, access.victim)
@@ -135,11 +129,9 @@ def _act(p: Portal, access: portal_service.Access, right: str, trigger: str,
 
 @router.get("/cases/{public_id}/rights")
 def rights_page(public_id: str, p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     rights = service.rights_of(p.db, access.case, access.victim)
     items = [{"item": i, "href": href(access, i)} for i in rights.items]
     return page(p, "entitlements/rights.html", access=access, items=items, **COMMON)
@@ -149,11 +141,9 @@ def rights_page(public_id: str, p: Portal = Depends(portal)) -> Response:
 
 @router.get("/cases/{public_id}/rights/personal-statement")
 def vps_page(public_id: str, p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     item = service.rights_of(p.db, access.case, access.victim).get(r.VPS)
     if item is not None and item.state not in (r.NOT_YET, r.EXPIRED):
         service.record_vps_page_opened(p.db, access.victim)
@@ -162,22 +152,18 @@ def vps_page(public_id: str, p: Portal = Depends(portal)) -> Response:
 
 @router.get("/cases/{public_id}/rights/personal-statement/write")
 def vps_write(public_id: str, p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     return _show(p, access, r.VPS, writing=True)
 
 
 @router.post("/cases/{public_id}/rights/personal-statement/write")
 def vps_write_submit(public_id: str, p: Portal = Depends(portal)) -> Response:
     """Save the draft ("Save and come back later") or save it and preview it."""
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     try:
         service.save_vps_draft(p.db, access.case, access.victim, p.form)
     except (r.InvalidTransition, schemas.EntitlementError) as exc:
@@ -194,22 +180,18 @@ def vps_write_submit(public_id: str, p: Portal = Depends(portal)) -> Response:
 
 @router.get("/cases/{public_id}/rights/personal-statement/preview")
 def vps_preview(public_id: str, p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     return _show(p, access, r.VPS, previewing=True)
 
 
 @router.post("/cases/{public_id}/rights/personal-statement/submit")
 def vps_submit(public_id: str, p: Portal = Depends(portal)) -> Response:
     """Sends the saved draft (first time: request; afterwards: update)."""
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     item = service.rights_of(p.db, access.case, access.victim).get(r.VPS)
     assert item is not None
     trigger = r.REQUEST if item.state == r.AVAILABLE else r.UPDATE
@@ -223,21 +205,17 @@ def vps_submit(public_id: str, p: Portal = Depends(portal)) -> Response:
 
 @router.get("/cases/{public_id}/rights/review/{token}")
 def vrr_page(public_id: str, token: str, p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     return _show(p, access, r.VRR, token)
 
 
 @router.post("/cases/{public_id}/rights/review/{token}")
 def vrr_submit(public_id: str, token: str, p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     trigger = p.form.get("action", r.REQUEST)
     if trigger not in r.VICTIM_TRIGGERS:
         trigger = r.REQUEST
@@ -248,21 +226,19 @@ def vrr_submit(public_id: str, token: str, p: Portal = Depends(portal)) -> Respo
 
 @router.get("/cases/{public_id}/rights/{slug}")
 def right_page(public_id: str, slug: str, p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None or slug not in RIGHT_OF_SLUG:
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
+    if slug not in RIGHT_OF_SLUG:
         return not_found(p)
     return _show(p, access, RIGHT_OF_SLUG[slug])
 
 
 @router.post("/cases/{public_id}/rights/support/court-visit")
 def court_visit(public_id: str, p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     try:
         service.request_pretrial_visit(p.db, access.case, access.victim)
     except schemas.EntitlementError as exc:
@@ -281,10 +257,10 @@ async def right_submit(public_id: str, slug: str, p: Portal = Depends(portal)) -
 
 
 def _right_submit(public_id: str, slug: str, p: Portal, form: dict[str, str]) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _access(p, public_id)
-    if access is None or slug not in RIGHT_OF_SLUG:
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
+    if slug not in RIGHT_OF_SLUG:
         return not_found(p)
     trigger = form.get("action", r.REQUEST)
     if trigger not in r.VICTIM_TRIGGERS:

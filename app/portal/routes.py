@@ -271,19 +271,28 @@ def my_cases(p: Portal = Depends(portal)) -> Response:
                 stage_titles={key: title for key, (title, _text) in service.STAGES.items()})
 
 
-def _case_or_none(p: Portal, public_id: str) -> service.Access | None:
+def case_for(p: Portal, public_id: str) -> service.Access | None:
+    """The case this public id names, if the signed-in person may see it; the page's language
+    follows the victim's own."""
     access = service.find_case(p.db, p.grants, public_id)
     _language_for(p, [access] if access else service.my_cases(p.db, p.grants))
     return access
 
 
-@router.get("/cases/{public_id}")
-def case_page(public_id: str, p: Portal = Depends(portal)) -> Response:
+def case_or_refusal(p: Portal, public_id: str) -> service.Access | Response:
+    """The signed-in person's case, or the response that refuses it: sign in first, or the same
+    404 whether the case does not exist or is someone else's. Every case route starts here."""
     if not p.signed_in:
         return must_sign_in(p)
-    access = _case_or_none(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_for(p, public_id)
+    return not_found(p) if access is None else access
+
+
+@router.get("/cases/{public_id}")
+def case_page(public_id: str, p: Portal = Depends(portal)) -> Response:
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     assert p.row is not None
     if not csrf.is_htmx(p.request):
         service.record_action(p.db, p.row, access, "viewed_case")
@@ -295,11 +304,9 @@ def timeline_fragment(public_id: str, seen: int = -1,
                       p: Portal = Depends(passive_portal)) -> Response:
     """The timeline alone, for htmx polling: 204 when nothing is new (htmx then keeps what it
     has). Without htmx, the whole case page."""
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _case_or_none(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     if not csrf.is_htmx(p.request):
         return page(p, "portal/case.html", view=service.case_page(p.db, p.settings, access, p.t))
     if seen >= 0 and service.latest_entry_pk(p.db, access) == seen:
@@ -311,11 +318,9 @@ def timeline_fragment(public_id: str, seen: int = -1,
 
 @router.get("/cases/{public_id}/updates/{entry_id}")
 def entry_page(public_id: str, entry_id: str, p: Portal = Depends(portal)) -> Response:
-    if not p.signed_in:
-        return must_sign_in(p)
-    access = _case_or_none(p, public_id)
-    if access is None:
-        return not_found(p)
+    access = case_or_refusal(p, public_id)
+    if isinstance(access, Response):
+        return access
     entry = service.find_entry(p.db, p.settings, access, entry_id, p.t)
     if entry is None:
         return not_found(p)
