@@ -23,11 +23,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import jwt
 import requests
+
+from tests.fake_provider import ProviderHandler, serving
 
 SERVICE_ID = "6f2bd1a0-6d9d-4a4b-9c1e-0f0e6b6c1a11"
 SECRET = "3e8c4a1b-2f5d-4e7a-8b9c-0d1e2f3a4b5c"
@@ -181,11 +183,7 @@ class FakeNotify:
 
 
 def _handler(fake: FakeNotify) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out in two writes: without TCP_NODELAY the second waits for the
-        # client's delayed ACK (up to 40 ms a request), which would make the fake the bottleneck.
-        disable_nagle_algorithm = True
+    class Handler(ProviderHandler):
 
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
@@ -199,41 +197,15 @@ def _handler(fake: FakeNotify) -> type[BaseHTTPRequestHandler]:
                                               body)
             if status != 201:
                 fake.refused.append(status)
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *_args: object) -> None:
-            pass
+            self.reply_json(status, payload)
 
     return Handler
-
-
-class _Server(ThreadingHTTPServer):
-    # The default listen backlog of 5 drops connection attempts when many senders connect at
-    # once; their SYN retries then wait 1, 3, 7 s: a stall the real provider would not have.
-    request_queue_size = 256
 
 
 @contextmanager
 def fake_notify(callbacks: list[str] | None = None, callback_url: str = "",
                 senders: int = 2) -> Iterator[FakeNotify]:
     fake = FakeNotify(callbacks=list(callbacks or []), callback_url=callback_url)
-    server = _Server(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    threads = [threading.Thread(target=server.serve_forever, daemon=True)]
-    threads += [threading.Thread(target=fake._send_callbacks, daemon=True)
-                for _ in range(senders)]
-    for thread in threads:
-        thread.start()
-    try:
+    with serving(_handler(fake), fake._outbox, fake._send_callbacks, senders) as base_url:
+        fake.base_url = base_url
         yield fake
-    finally:
-        for _ in range(senders):
-            fake._outbox.put(None)
-        server.shutdown()
-        server.server_close()

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import queue
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl
 
 import requests
 from twilio.request_validator import RequestValidator
+
+from tests.fake_provider import ProviderHandler, serving
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -107,11 +108,7 @@ class FakeTwilio:
 
 
 def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body go out in two writes: without TCP_NODELAY the second waits for the
-        # client's delayed ACK (up to 40 ms a request), which would make the fake the bottleneck.
-        disable_nagle_algorithm = True
+    class Handler(ProviderHandler):
 
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
@@ -121,42 +118,17 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 return
             form = dict(parse_qsl(raw.decode()))
             status, payload = fake.handle(self.path, self.headers.get("authorization"), form)
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: object) -> None:
-            pass
+            self.reply_json(status, payload)
 
     return Handler
-
-
-class _Server(ThreadingHTTPServer):
-    # The default listen backlog of 5 drops connection attempts when many senders connect at
-    # once; their SYN retries then wait 1, 3, 7 s: a stall the real provider would not have.
-    request_queue_size = 256
 
 
 @contextmanager
 def fake_twilio(callbacks: list[str] | None = None, senders: int = 4) -> Iterator[FakeTwilio]:
     fake = FakeTwilio(callbacks=list(callbacks or []))
-    server = _Server(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    threads = [threading.Thread(target=server.serve_forever, daemon=True)]
-    threads += [threading.Thread(target=fake._send_callbacks, daemon=True) for _ in range(senders)]
-    for thread in threads:
-        thread.start()
-    try:
+    with serving(_handler(fake), fake._outbox, fake._send_callbacks, senders) as base_url:
+        fake.base_url = base_url
         yield fake
-    finally:
-        for _ in range(senders):
-            fake._outbox.put(None)
-        server.shutdown()
-        server.server_close()
 
 
 def wait_for(condition, timeout: float = 60.0, interval: float = 0.05) -> bool:
