@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from html import unescape
 from pathlib import Path
+from urllib.parse import urljoin
 
+import httpx
 import pytest
 
 HERE = Path(__file__).resolve().parent / "oidc"
@@ -73,3 +77,29 @@ def oidc_provider(port: int, redirect_uris: list[str], staff_redirect_uris: list
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+FORM = re.compile(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', re.S)
+HIDDEN = re.compile(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
+
+
+def through_provider(http: httpx.Client, response: httpx.Response, login: str, seen: list[str],
+                     callback: str) -> httpx.Response:
+    """Follows redirects, filling the provider's login and consent forms, until the provider
+    sends the browser back to `callback` (a path of ours); returns our callback's answer."""
+    for _step in range(20):
+        if response.is_redirect:
+            url = urljoin(str(response.url), response.headers["location"])
+            seen.append(url)
+            if callback in url:
+                return http.get(url)
+            response = http.get(url)
+            continue
+        match = FORM.search(response.text)
+        assert match, response.text[:500]
+        action, body = match.groups()
+        data = {name: unescape(value) for name, value in HIDDEN.findall(body)}
+        if 'name="login"' in body:
+            data |= {"login": login, "password": "any"}
+        response = http.post(urljoin(str(response.url), unescape(action)), data=data)
+    raise AssertionError("the provider never sent the browser back")

@@ -4,9 +4,7 @@ mapped through TMC_STAFF_OIDC_ROLE_MAP. No mocked endpoint anywhere."""
 
 from __future__ import annotations
 
-import re
-from html import unescape
-from urllib.parse import parse_qs, urljoin, urlparse
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -14,10 +12,16 @@ from sqlalchemy import select
 
 from app.staff.models import StaffAccount
 from tests.live_server import live_server
-from tests.oidc_provider import STAFF_CLIENT_ID, STAFF_CLIENT_SECRET, free_port, oidc_provider
+from tests.oidc_provider import (
+    STAFF_CLIENT_ID,
+    STAFF_CLIENT_SECRET,
+    free_port,
+    oidc_provider,
+    through_provider,
+)
 
-FORM = re.compile(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', re.S)
-HIDDEN = re.compile(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
+CALLBACK = "/staff/sign-in/oidc/callback"
+
 ACCOUNTS = {
     "olivia": {"email": "olivia.oic@example.com", "name": "Olivia Example",
                "roles": ["tmc-officer"]},
@@ -27,26 +31,6 @@ ACCOUNTS = {
 }
 
 
-def _through_provider(http: httpx.Client, response: httpx.Response, login: str,
-                      seen: list[str]) -> httpx.Response:
-    """Follows redirects, filling the provider's login and consent forms, until the provider
-    sends the browser back to the staff console's callback."""
-    for _step in range(20):
-        if response.is_redirect:
-            url = urljoin(str(response.url), response.headers["location"])
-            seen.append(url)
-            if "/staff/sign-in/oidc/callback" in url:
-                return http.get(url)
-            response = http.get(url)
-            continue
-        match = FORM.search(response.text)
-        assert match, response.text[:500]
-        action, body = match.groups()
-        data = {name: unescape(value) for name, value in HIDDEN.findall(body)}
-        if 'name="login"' in body:
-            data |= {"login": login, "password": "any"}
-        response = http.post(urljoin(str(response.url), unescape(action)), data=data)
-    raise AssertionError("the provider never sent the browser back")
 
 
 def test_staff_sign_in_with_a_real_provider(settings, session):
@@ -68,7 +52,7 @@ def test_staff_sign_in_with_a_real_provider(settings, session):
         assert 'href="/staff/sign-in/oidc"' in http.get("/staff/sign-in").text
 
         seen: list[str] = []
-        back = _through_provider(http, http.get("/staff/sign-in/oidc"), "olivia", seen)
+        back = through_provider(http, http.get("/staff/sign-in/oidc"), "olivia", seen, CALLBACK)
         authorize = parse_qs(urlparse(seen[0]).query)
         assert authorize["code_challenge_method"] == ["S256"] and authorize["code_challenge"]
         assert authorize["client_id"] == [STAFF_CLIENT_ID]
@@ -78,13 +62,13 @@ def test_staff_sign_in_with_a_real_provider(settings, session):
         assert http.get("/staff/hub").status_code == 403
 
         http.cookies.clear()  # a new browser, another account: roles mapped, unknown ignored
-        back = _through_provider(http, http.get("/staff/sign-in/oidc"), "hana", [])
+        back = through_provider(http, http.get("/staff/sign-in/oidc"), "hana", [], CALLBACK)
         assert back.headers["location"] == "/staff"
         assert "Your roles: hub, officer" in http.get("/staff").text
         assert http.get("/staff/hub").status_code == 200
 
         http.cookies.clear()  # an account with no role of ours gets no session
-        back = _through_provider(http, http.get("/staff/sign-in/oidc"), "nobody", [])
+        back = through_provider(http, http.get("/staff/sign-in/oidc"), "nobody", [], CALLBACK)
         assert back.headers["location"] == "/staff/sign-in?error=no-role"
         assert http.get("/staff", follow_redirects=False).status_code == 303
 
