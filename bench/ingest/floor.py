@@ -15,6 +15,12 @@ committed before the 202.
 `FLOOR_MODE` (an experiment, `run.py --floor-mode`): `plain` (default, one autocommit INSERT),
 `tx` (BEGIN, INSERT, SELECT 1, COMMIT) or `notify` (BEGIN, INSERT, NOTIFY, COMMIT, as the service
 does to wake its workers): `tx` against `notify` isolates what the NOTIFY costs.
+`effects` is the least a receiver must do to answer 202 as the contract defines it ("event
+stored, its effects applied, notifications queued") in hand-written SQL with no ORM: parse the
+JSON, then in one transaction insert the event with the idempotency key (ON CONFLICT DO NOTHING),
+lock and update the case row (created by the first event of a crime reference), insert one
+timeline row and one notification row, commit. No validation, no obligations, no wording: it
+bounds from above what any synchronous receiver in Python can reach on this machine.
 """
 
 from __future__ import annotations
@@ -42,6 +48,38 @@ CREATE TABLE IF NOT EXISTS bench_floor_event (
 )
 """
 INSERT = "INSERT INTO bench_floor_event (agency_id, webhook_id, body) VALUES (%s, %s, %s)"
+EFFECTS_DDL = """
+CREATE TABLE IF NOT EXISTS bench_effects_event (
+    id bigserial PRIMARY KEY, agency_id text NOT NULL, webhook_id text NOT NULL,
+    body text NOT NULL, received_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (agency_id, webhook_id));
+CREATE TABLE IF NOT EXISTS bench_floor_case (
+    id bigserial PRIMARY KEY, crime_reference text NOT NULL UNIQUE, stage text NOT NULL,
+    versions jsonb NOT NULL DEFAULT '{}', updated_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE IF NOT EXISTS bench_floor_timeline (
+    id bigserial PRIMARY KEY, case_id bigint NOT NULL REFERENCES bench_floor_case,
+    event_id bigint NOT NULL REFERENCES bench_effects_event, type text NOT NULL,
+    params jsonb NOT NULL, occurred_at timestamptz NOT NULL);
+CREATE INDEX IF NOT EXISTS bench_floor_timeline_case ON bench_floor_timeline (case_id);
+CREATE TABLE IF NOT EXISTS bench_floor_notification (
+    id bigserial PRIMARY KEY, case_id bigint NOT NULL REFERENCES bench_floor_case,
+    event_id bigint NOT NULL REFERENCES bench_effects_event, status text NOT NULL,
+    due_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX IF NOT EXISTS bench_floor_notification_due
+    ON bench_floor_notification (status, due_at);
+"""
+INSERT_KEYED = ("INSERT INTO bench_effects_event (agency_id, webhook_id, body) VALUES (%s, %s, %s)"
+                " ON CONFLICT (agency_id, webhook_id) DO NOTHING RETURNING id")
+UPSERT_CASE = """
+INSERT INTO bench_floor_case (crime_reference, stage) VALUES (%s, %s)
+ON CONFLICT (crime_reference) DO UPDATE
+    SET stage = EXCLUDED.stage, versions = bench_floor_case.versions || %s::jsonb,
+        updated_at = now()
+RETURNING id"""
+INSERT_TIMELINE = ("INSERT INTO bench_floor_timeline (case_id, event_id, type, params, occurred_at)"
+                   " VALUES (%s, %s, %s, %s::jsonb, %s)")
+INSERT_NOTIFICATION = ("INSERT INTO bench_floor_notification (case_id, event_id, status)"
+                       " VALUES (%s, %s, 'created')")
 MAX_BODY = 256 * 1024
 
 
@@ -79,6 +117,9 @@ async def receive(request: Request) -> Response:
     except (WebhookVerificationError, ValueError, TypeError):
         return JSONResponse({"title": "invalid signature"}, status_code=401)
     webhook_id = request.headers["webhook-id"]
+    if request.app.state.mode == "effects":
+        await _store_with_effects(request.app.state.pool, agency_id, webhook_id, body)
+        return JSONResponse({"status": "accepted", "event_id": webhook_id}, status_code=202)
     async with request.app.state.pool.connection() as connection:
         if request.app.state.mode in ("tx", "notify"):
             async with connection.transaction():
@@ -88,6 +129,24 @@ async def receive(request: Request) -> Response:
         else:
             await connection.execute(INSERT, (agency_id, webhook_id, body.decode()))
     return JSONResponse({"status": "accepted", "event_id": webhook_id}, status_code=202)
+
+
+async def _store_with_effects(pool: AsyncConnectionPool, agency_id: str, webhook_id: str,
+                             body: bytes) -> None:
+    event = json.loads(body)
+    async with pool.connection() as connection, connection.transaction():
+        stored = await connection.execute(INSERT_KEYED, (agency_id, webhook_id, body.decode()))
+        row = await stored.fetchone()
+        if row is None:  # a duplicate: nothing more to do
+            return
+        case = await connection.execute(UPSERT_CASE, (
+            event["crime_reference"], event["type"],
+            json.dumps({event["type"]: event["occurred_at"]})))
+        (case_id,) = await case.fetchone()
+        await connection.execute(INSERT_TIMELINE, (case_id, row[0], event["type"],
+                                                   json.dumps(event["data"]),
+                                                   event["occurred_at"]))
+        await connection.execute(INSERT_NOTIFICATION, (case_id, row[0]))
 
 
 async def readyz(request: Request) -> Response:

@@ -40,7 +40,7 @@ from typing import Any
 if not __package__:  # run as a file: make `bench.ingest` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.ingest.floor import TABLE_DDL
+from bench.ingest.floor import EFFECTS_DDL, TABLE_DDL
 from bench.ingest.journeys import AGENCIES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,7 +181,8 @@ def count_rows(plain_url: str) -> dict[str, int]:
 
     counts = {}
     with psycopg.connect(plain_url, autocommit=True) as conn:
-        for table in ("received_event", "timeline_entry", "case", "bench_floor_event"):
+        for table in ("received_event", "timeline_entry", "case", "bench_floor_event",
+                      "bench_effects_event", "bench_floor_timeline"):
             counts[table] = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
     return counts
 
@@ -284,6 +285,9 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         out["ratio_per_round"] = [round(x, 3) for x in paired]
         out["meets_rate_target"] = service_rate >= TARGET_RATE and out["service"]["errors"] == 0
         out["meets_ratio_target"] = bool(paired) and statistics.median(paired) >= TARGET_RATIO
+    if "effects" in out and "floor" in out and out["floor"]["events_per_s_median"]:
+        out["ratio_effects_to_floor"] = round(out["effects"]["events_per_s_median"]
+                                              / out["floor"]["events_per_s_median"], 3)
     return out
 
 
@@ -327,6 +331,11 @@ def markdown(result: dict[str, Any]) -> str:
             f">= {TARGET_RATIO:.2f} of the floor: "
             f"{'met' if summary['meets_ratio_target'] else 'NOT met'}.",
         ]
+    if summary.get("ratio_effects_to_floor") is not None:
+        ratio = summary["ratio_effects_to_floor"]
+        lines += ["", f"Effects floor / floor throughput: **{ratio:.2f}**"
+                      " (the least a synchronous receiver that applies an event's effects must "
+                      "do, against the least a durable accept must do)."]
     counts = result.get("db_counts")
     if counts:
         lines += ["", f"Rows after the run: {counts}; expected per endpoint "
@@ -345,7 +354,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternate service and floor this many times")
     parser.add_argument("--targets", default="service,floor",
-                        help="comma-separated: service, floor")
+                        help="comma-separated: service, floor, effects (the floor app in "
+                             "--floor-mode effects, as a third endpoint in the same run)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/test",
                         help="an existing database used to create the scratch one")
@@ -354,9 +364,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=1200, help="seconds for the whole run")
     parser.add_argument("--service-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for `tmc serve`, e.g. TMC_DB_POOL_SIZE=20")
-    parser.add_argument("--floor-mode", choices=["plain", "tx", "notify"], default="plain",
+    parser.add_argument("--floor-mode", choices=["plain", "tx", "notify", "effects"],
+                        default="plain",
                         help="experiment: plain = one autocommit INSERT (the floor); tx = "
-                             "BEGIN/INSERT/SELECT 1/COMMIT; notify = BEGIN/INSERT/NOTIFY/COMMIT")
+                             "BEGIN/INSERT/SELECT 1/COMMIT; notify = BEGIN/INSERT/NOTIFY/COMMIT; "
+                             "effects = the event, case, timeline and notification rows in one "
+                             "transaction, hand-written SQL (an upper bound for the service)")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the service's processes (slows them: not for numbers)")
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
@@ -366,8 +379,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
-    if not set(targets) <= {"service", "floor"}:
-        raise SystemExit("--targets takes service and/or floor")
+    if not set(targets) <= {"service", "floor", "effects"}:
+        raise SystemExit("--targets takes service, floor and/or effects")
     signal.signal(signal.SIGTERM, _on_sigterm)
     atexit.register(_stop_all)
     deadline = time.monotonic() + args.timeout
@@ -393,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
 
         with psycopg.connect(plain_url, autocommit=True) as conn:
             conn.execute(TABLE_DDL)
+            conn.execute(EFFECTS_DDL)
         secrets_file = work / "secrets.json"
         secrets_file.write_text(json.dumps(secrets))
         secrets_file.chmod(0o600)
@@ -404,16 +418,17 @@ def main(argv: list[str] | None = None) -> int:
                 "service", [*tmc_command(), "serve", "--host", "127.0.0.1", "--port", str(port),
                             "--workers", str(args.workers), "--no-worker"],
                 env, port, work / "service.log")
-        if "floor" in targets:
+        for name, mode in (("floor", args.floor_mode), ("effects", "effects")):
+            if name not in targets:
+                continue
             port = free_port()
             floor_env = dict(os.environ, FLOOR_DATABASE_URL=plain_url,
-                             FLOOR_SECRETS_FILE=str(secrets_file),
-                             FLOOR_MODE=args.floor_mode)
-            servers["floor"] = Server(
-                "floor", [sys.executable, "-m", "uvicorn", "bench.ingest.floor:app",
-                          "--host", "127.0.0.1", "--port", str(port), "--workers",
-                          str(args.workers), "--no-access-log"],
-                floor_env, port, work / "floor.log")
+                             FLOOR_SECRETS_FILE=str(secrets_file), FLOOR_MODE=mode)
+            servers[name] = Server(
+                name, [sys.executable, "-m", "uvicorn", "bench.ingest.floor:app",
+                       "--host", "127.0.0.1", "--port", str(port), "--workers",
+                       str(args.workers), "--no-access-log"],
+                floor_env, port, work / f"{name}.log")
         for server in servers.values():
             server.start()
         for server in servers.values():
