@@ -70,11 +70,24 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
 
     import uvicorn
 
-    _settings()  # refuse to start on unsafe production settings before forking
+    settings = _settings()  # refuse to start on unsafe production settings before forking
     if no_worker:
         os.environ["TMC_IN_PROCESS_WORKER"] = "0"
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, access_log=False)
+                proxy_headers=True, access_log=False, **uvicorn_limits(settings))
+
+
+def uvicorn_limits(settings: Settings) -> dict[str, Any]:
+    """uvicorn's own bounds on slow and idle clients (docs/security.md). It has none for reading
+    a request's headers: the load balancer sets that. `limit_concurrency` stays unset because
+    it counts connections still sending their headers, so slow clients would get every other
+    request a 503."""
+    return {
+        "timeout_keep_alive": 5,  # an idle keep-alive connection is closed after 5 s
+        # Caps the request line and headers when h11 parses them (httptools, the one installed
+        # by uvicorn[standard], has no such option; RequestLimitsMiddleware answers 431).
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+    }
 
 
 @main.command()

@@ -90,6 +90,7 @@ def _add_portal(app: FastAPI, settings: Settings) -> None:
 
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.form_max_body_bytes,
                        max_header_bytes=settings.max_header_bytes,
+                       body_timeout_seconds=settings.request_body_timeout_seconds,
                        exempt_prefixes=(EVENTS_PATH.split("{", 1)[0],))
     # Added last, so outermost: every response, errors included, carries the headers.
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from app.agencies import service
 from app.core.metrics import EVENTS
 from app.core.problems import Problem, database_unavailable, problem_response
+from app.core.request_limits import BodyTimeout
 
 router = APIRouter(tags=["agency events"])
 
@@ -21,11 +22,15 @@ async def read_body_capped(request: Request, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise Problem(413, "body-too-large", f"The body must be at most {limit} bytes.")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Problem(413, "body-too-large", f"The body must be at most {limit} bytes.")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise Problem(413, "body-too-large", f"The body must be at most {limit} bytes.")
+            chunks.append(chunk)
+    except BodyTimeout:
+        raise Problem(408, "body-timeout", "The body did not arrive in time. Nothing was stored; "
+                      "send the event again.") from None
     return b"".join(chunks)
 
 
@@ -65,7 +70,7 @@ EVENTS_PATH = "/webhooks/agencies/{agency_id}/events"
     status_code=202,
     summary="Receive one signed agency event",
     responses={200: {"description": "Duplicate of an accepted event"},
-               **{code: PROBLEM for code in (401, 403, 404, 409, 413, 422, 503)}},
+               **{code: PROBLEM for code in (401, 403, 404, 408, 409, 413, 422, 503)}},
 )
 async def receive_event(agency_id: str, request: Request) -> JSONResponse:
     """Standard Webhooks-signed event; 202 only after it is committed."""

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # Every other request (portal and staff forms): a Victim Personal Statement is the longest.
     form_max_body_bytes: int = 128 * 1024
     max_header_bytes: int = 32 * 1024
+    # A request's body must all arrive within this many seconds of its headers, or it is
+    # answered 408 and nothing is done with it (app/core/request_limits.py; docs/security.md).
+    request_body_timeout_seconds: float = Field(default=10.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
 
     @model_validator(mode="after")

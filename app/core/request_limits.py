@@ -1,16 +1,29 @@
-"""Size limits on what a client may send, checked before the application reads it.
+"""Limits on how much a client may send, and how slowly, checked before the application reads it.
 
-Starlette parses url-encoded forms without a size limit and uvicorn's httptools parser accepts
-headers of any size, so without this a client could make a worker hold megabytes per request.
-Agency webhooks have their own limit and contract-shaped 413 (app/agencies/routes.py); every
-other route gets these. A pure ASGI middleware: nothing is buffered."""
+Starlette parses url-encoded forms without a size limit, uvicorn's httptools parser accepts
+headers of any size, and neither has a deadline for a request's body: without this a client
+could make a worker hold megabytes per request, or hold a request open for ever by trickling
+its body. Every request but an agency webhook has its body read here, whole, up to
+`max_body_bytes` and within `body_timeout_seconds` of its headers, before the application is
+called: a slow client costs a buffer of at most that size, never a route's resources (the
+portal's in-flight slots, a database connection), and a request cut off has done no work.
+Agency webhooks stream their own body with their own limit and contract-shaped 413
+(app/agencies/routes.py); they get the same deadline, raised from `receive` as `BodyTimeout`.
+A pure ASGI middleware."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import anyio
+
 Scope = dict[str, Any]
+Message = dict[str, Any]
+
+
+class BodyTimeout(Exception):
+    """The request's body did not all arrive before its deadline."""
 
 
 class _TooLarge(Exception):
@@ -19,10 +32,11 @@ class _TooLarge(Exception):
 
 class RequestLimitsMiddleware:
     def __init__(self, app: Any, max_body_bytes: int, max_header_bytes: int,
-                 exempt_prefixes: tuple[str, ...] = ()) -> None:
+                 body_timeout_seconds: float, exempt_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
+        self.body_timeout_seconds = body_timeout_seconds
         self.exempt_prefixes = exempt_prefixes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -34,40 +48,94 @@ class RequestLimitsMiddleware:
                           "The request's headers are larger than this service accepts.")
             return
         if scope["path"].startswith(self.exempt_prefixes):
-            await self.app(scope, receive, send)
+            await self._call_with_body_deadline(scope, receive, send)
             return
         if _declared_length(scope) > self.max_body_bytes:
             await _refuse(send, 413, "Request too large", self._too_large_detail())
             return
-        await self._call_counting(scope, receive, send)
+        try:
+            with anyio.fail_after(self.body_timeout_seconds):
+                request = await self._read_whole_body(receive)
+        except _TooLarge:
+            await _refuse(send, 413, "Request too large", self._too_large_detail())
+            return
+        except TimeoutError:
+            await _refuse(send, 408, "Request timeout", self._too_slow_detail())
+            return
+        if request is not None:  # else the client went away while sending: no one to answer
+            await self.app(scope, _replaying(request, receive), send)
 
-    async def _call_counting(self, scope: Scope, receive: Any, send: Any) -> None:
-        received = 0
-        started = False
-
-        async def counting_receive() -> dict[str, Any]:
-            nonlocal received
+    async def _read_whole_body(self, receive: Any) -> Message | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise _TooLarge
+            if message["type"] != "http.request":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+    async def _call_with_body_deadline(self, scope: Scope, receive: Any, send: Any) -> None:
+        """Streams the body to the application, raising BodyTimeout from `receive` once the
+        deadline passes; whoever answers that, the connection is closed after the answer."""
+        deadline = anyio.current_time() + self.body_timeout_seconds
+        body_done = timed_out = started = False
+
+        async def receive_by_deadline() -> Message:
+            nonlocal body_done, timed_out
+            if body_done:
+                return await receive()
+            try:
+                with anyio.fail_after(max(deadline - anyio.current_time(), 0)):
+                    message = await receive()
+            except TimeoutError:
+                timed_out = True
+                raise BodyTimeout from None
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
             return message
 
-        async def tracking_send(message: dict[str, Any]) -> None:
+        async def closing_send(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                if timed_out:  # the rest of the body may still be trickling in
+                    message = {**message, "headers": [*message.get("headers", []),
+                                                      (b"connection", b"close")]}
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
+            await self.app(scope, receive_by_deadline, closing_send)
+        except BodyTimeout:
             if started:
                 raise
-            await _refuse(send, 413, "Request too large", self._too_large_detail())
+            await _refuse(send, 408, "Request timeout", self._too_slow_detail())
 
     def _too_large_detail(self) -> str:
         return f"The request body is larger than {self.max_body_bytes // 1024} KiB."
+
+    def _too_slow_detail(self) -> str:
+        return (f"The request body did not arrive within {self.body_timeout_seconds:g} seconds. "
+                "Nothing was done with it.")
+
+
+def _replaying(request: Message, receive: Any) -> Any:
+    """A `receive` that gives the body already read, then whatever the server sends next
+    (a disconnect)."""
+    pending: Message | None = request
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending is None:
+            return await receive()
+        message, pending = pending, None
+        return message
+
+    return replay
 
 
 def _declared_length(scope: Scope) -> int:
