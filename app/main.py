@@ -70,7 +70,7 @@ def _add_portal(app: FastAPI, settings: Settings) -> None:
     from app.core.security_headers import SecurityHeadersMiddleware
     from app.core.templating import STATIC_DIR
     from app.portal import oidc
-    from app.portal.routes import CsrfFailed, csrf_failed_response
+    from app.portal.routes import CsrfFailed, PortalBusy, busy_response, csrf_failed_response
     from app.portal.routes import router as portal_router
 
     app.state.throttle = Throttle(settings.redis_url)
@@ -79,6 +79,7 @@ def _add_portal(app: FastAPI, settings: Settings) -> None:
         return csrf_failed_response(request)
 
     app.add_exception_handler(CsrfFailed, handle_csrf_failed)
+    app.add_exception_handler(PortalBusy, busy_response)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(portal_router)
     from app.entitlements.routes import router as entitlements_router

@@ -6,6 +6,7 @@ from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.agencies import service
 from app.core.metrics import EVENTS
@@ -39,6 +40,8 @@ def _ingest(request: Request, agency_id: str, body: bytes) -> service.Outcome:
     with request.app.state.sessionmaker() as session:
         try:
             return service.ingest(session, settings.secret_key, agency_id, body, request.headers)
+        except PoolTimeout:  # every connection busy for the pool's timeout: the agency retries
+            raise database_unavailable() from None
         except DBAPIError as exc:
             session.rollback()
             if exc.connection_invalidated or _is_unavailable(exc):

@@ -80,7 +80,14 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, pool_size: int = 10) -> Engine:
+# How long a request waits for a pooled connection before giving up (SQLAlchemy's default is
+# 30 s). The portal holds no connection while it waits for a thread, so a long wait means the
+# database itself is stuck: better to answer 503 soon than hang.
+POOL_TIMEOUT_SECONDS = 5.0
+
+
+def make_engine(url: str, pool_size: int = 10,
+                pool_timeout: float = POOL_TIMEOUT_SECONDS) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -91,7 +98,8 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         return engine
     # No pre-ping: it costs a round trip per checkout. A connection that died while pooled
     # fails its first statement instead, is invalidated, and the webhook answers 503 (retried).
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                         pool_timeout=pool_timeout)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -39,6 +39,8 @@ def environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates change only with a deploy (a restart): no file checks on every render.
+        auto_reload=False,
     )
     env.globals["vendor"] = VENDOR
     env.filters["upper_first"] = upper_first

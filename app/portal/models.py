@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.cases.models import Representative, Victim
 from app.core.db import Base, BigId, utcnow
 
 ROLES = ("victim", "representative")
@@ -113,7 +114,10 @@ class PortalAction(Base):
     """Who did what in the portal: the victim, or their representative acting for them."""
 
     __tablename__ = "portal_action"
-    __table_args__ = (Index("ix_portal_action_victim_at", "victim_pk", "at"),)
+    # By session too: ending a session sets its actions' session_pk to NULL, and a case page
+    # asks whether its session has already recorded a view.
+    __table_args__ = (Index("ix_portal_action_victim_at", "victim_pk", "at"),
+                      Index("ix_portal_action_session_pk", "session_pk"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -125,3 +129,13 @@ class PortalAction(Base):
     session_pk: Mapped[int | None] = mapped_column(
         ForeignKey("portal_session.id", ondelete="SET NULL"))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# What a grant reaches is looked up by the proven address, compared in lower case
+# (repository.victims_reached): indexed here, with the query that needs them.
+_victim = Victim.__table__
+_representative = Representative.__table__
+Index("ix_victim_lower_email", func.lower(_victim.c.email))
+Index("ix_victim_lower_mobile", func.lower(_victim.c.mobile))
+Index("ix_representative_lower_email", func.lower(_representative.c.email))
+Index("ix_representative_lower_mobile", func.lower(_representative.c.mobile))

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Row, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
-from app.cases.models import Case, Representative, TimelineEntry, Victim
+from app.agencies.models import Agency
+from app.cases.models import Case, Hearing, OfficerAssignment, Representative, TimelineEntry, Victim
 from app.core.db import upsert_ignore
 from app.portal.models import (
     CasePublicId,
@@ -26,6 +30,22 @@ def session_by_token_hash(session: Session, token_hash: str) -> PortalSession | 
     return session.scalars(
         select(PortalSession).where(PortalSession.token_hash == token_hash)
     ).one_or_none()
+
+
+# Built once (building and cache-keying a statement costs more than running it).
+_SESSION_WITH_GRANTS = (
+    select(PortalSession, PortalGrant)
+    .outerjoin(PortalGrant, PortalGrant.session_pk == PortalSession.id)
+    .where(PortalSession.token_hash == bindparam("token_hash")).order_by(PortalGrant.id))
+
+
+def session_with_grants(session: Session,
+                        token_hash: str) -> tuple[PortalSession | None, list[PortalGrant]]:
+    """The session behind a cookie and its grants (oldest first), in one statement."""
+    rows = session.execute(_SESSION_WITH_GRANTS, {"token_hash": token_hash}).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [row[1] for row in rows if row[1] is not None]
 
 
 def grants_of(session: Session, session_pk: int) -> Sequence[PortalGrant]:
@@ -113,18 +133,52 @@ def _address_column(channel: str, model: type[Victim] | type[Representative]):
     return func.lower(model.mobile if channel == "sms" else model.email)
 
 
-def victims_reached(session: Session, grant: PortalGrant) -> Sequence[tuple[Victim, Case]]:
+def _reached_by(role: str, channel: str) -> Select[Any]:
     """Victim records (with their case) whose recorded contact is the proven address and whose
-    date of birth is the proven one: as the victim, or through their representative."""
+    date of birth is the proven one: as the victim, or through their representative. Binds
+    `born` and `address` (lower case)."""
     query = (select(Victim, Case).join(Case, Case.id == Victim.case_pk)
-             .where(Victim.date_of_birth == grant.date_of_birth))
-    if grant.role == "victim":
-        query = query.where(_address_column(grant.channel, Victim) == grant.address.lower())
-    else:
-        query = query.join(Representative, Representative.victim_pk == Victim.id).where(
-            _address_column(grant.channel, Representative) == grant.address.lower())
-    rows = session.execute(query.order_by(Case.reported_at.desc(), Victim.id)).all()
+             .where(Victim.date_of_birth == bindparam("born")))
+    if role == "victim":
+        return query.where(_address_column(channel, Victim) == bindparam("address"))
+    return query.join(Representative, Representative.victim_pk == Victim.id).where(
+        _address_column(channel, Representative) == bindparam("address"))
+
+
+def _grant_params(grant: PortalGrant) -> dict[str, Any]:
+    return {"born": grant.date_of_birth, "address": grant.address.lower()}
+
+
+@lru_cache(maxsize=8)
+def _victims_reached_statement(role: str, channel: str) -> Select[Any]:
+    return _reached_by(role, channel).order_by(Case.reported_at.desc(), Victim.id)
+
+
+@lru_cache(maxsize=8)
+def _reached_in_case_statement(role: str, channel: str) -> Select[Any]:
+    done = exists().where(PortalAction.victim_pk == Victim.id,
+                          PortalAction.session_pk == bindparam("session_pk"),
+                          PortalAction.action == bindparam("action"))
+    return (_reached_by(role, channel).add_columns(done)
+            .join(CasePublicId, CasePublicId.case_pk == Case.id)
+            .where(CasePublicId.public_id == bindparam("public_id"))
+            .order_by(Victim.id).limit(1))
+
+
+def victims_reached(session: Session, grant: PortalGrant) -> Sequence[tuple[Victim, Case]]:
+    rows = session.execute(_victims_reached_statement(grant.role, grant.channel),
+                           _grant_params(grant)).all()
     return [(row[0], row[1]) for row in rows]
+
+
+def victim_reached_in_case(session: Session, grant: PortalGrant, public_id: str,
+                           session_pk: int, action: str) -> tuple[Victim, Case, bool] | None:
+    """The first victim record the grant reaches in the case with this public id, if any, and
+    whether this browser session has already recorded `action` for that victim."""
+    row = session.execute(_reached_in_case_statement(grant.role, grant.channel),
+                          {**_grant_params(grant), "public_id": public_id,
+                           "session_pk": session_pk, "action": action}).first()
+    return None if row is None else (row[0], row[1], bool(row[2]))
 
 
 # --- public ids -----------------------------------------------------------------------------
@@ -150,8 +204,50 @@ def case_pk_by_public_id(session: Session, public_id: str) -> int | None:
     ).one_or_none()
 
 
-def timeline_entry(session: Session, entry_pk: int) -> TimelineEntry | None:
-    return session.get(TimelineEntry, entry_pk)
+# --- the case as the victim reads it (plain rows: the page only reads them) -------------------
+
+_entry = TimelineEntry.__table__
+_agency = Agency.__table__
+_assignment = OfficerAssignment.__table__
+_hearing = Hearing.__table__
+_ENTRY_COLUMNS = (_entry.c.id, _entry.c.case_pk, _entry.c.type, _entry.c.occurred_at,
+                  _entry.c.agency_pk, _entry.c.victim_pk, _entry.c.params,
+                  _agency.c.name.label("agency_name"))
+_ENTRIES = select(*_ENTRY_COLUMNS).select_from(
+    _entry.outerjoin(_agency, _agency.c.id == _entry.c.agency_pk))
+# A victim sees the case's shared entries and their own, oldest first.
+_TIMELINE = _ENTRIES.where(
+    _entry.c.case_pk == bindparam("case_pk"),
+    or_(_entry.c.victim_pk.is_(None), _entry.c.victim_pk == bindparam("victim_pk")),
+).order_by(_entry.c.occurred_at, _entry.c.id)
+_ENTRY = _ENTRIES.where(_entry.c.id == bindparam("entry_pk"))
+# Every assignment of the case, oldest version first, with its agency's name.
+_OFFICERS = select(
+    _assignment.c.role, _assignment.c.name, _assignment.c.rank, _assignment.c.team,
+    _assignment.c.email, _assignment.c.phone, _assignment.c.working_pattern,
+    _assignment.c.assigned_at, _agency.c.name.label("agency_name"),
+).join(_agency, _agency.c.id == _assignment.c.agency_pk).where(
+    _assignment.c.case_pk == bindparam("case_pk")).order_by(_assignment.c.version)
+_HEARINGS = select(
+    _hearing.c.hearing_id, _hearing.c.hearing_type, _hearing.c.court, _hearing.c.address,
+    _hearing.c.starts_at, _hearing.c.window_from, _hearing.c.window_to, _hearing.c.status,
+).where(_hearing.c.case_pk == bindparam("case_pk")).order_by(_hearing.c.hearing_id)
+
+
+def timeline_rows(session: Session, case_pk: int, victim_pk: int) -> Sequence[Row[Any]]:
+    return session.execute(_TIMELINE, {"case_pk": case_pk, "victim_pk": victim_pk}).all()
+
+
+def timeline_row(session: Session, entry_pk: int) -> Row[Any] | None:
+    return session.execute(_ENTRY, {"entry_pk": entry_pk}).first()
+
+
+def officer_rows(session: Session, case_pk: int) -> Sequence[Row[Any]]:
+    return session.execute(_OFFICERS, {"case_pk": case_pk}).all()
+
+
+def hearing_rows(session: Session, case_pk: int) -> Sequence[Row[Any]]:
+    return session.execute(_HEARINGS, {"case_pk": case_pk}).all()
 
 
 def latest_entry_pk(session: Session, case_pk: int, victim_pk: int) -> int:

@@ -8,12 +8,14 @@ Every page: no personal or case detail in titles or URLs, `Cache-Control: no-sto
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 from sqlalchemy.orm import Session
 
 from app.core import csrf
@@ -29,6 +31,8 @@ router = APIRouter(include_in_schema=False)
 
 DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookies at 400 days
 EXIT_TO = "https://www.bbc.co.uk/weather"
+IN_FLIGHT_PER_CONNECTION = 2
+BUSY_RETRY_AFTER_SECONDS = 2
 
 
 class CsrfFailed(Exception):
@@ -81,33 +85,83 @@ class Portal:
         return self.row
 
 
+class PortalBusy(HTTPException):
+    """Refused at once rather than queued for long: the process has as many portal requests
+    in hand as it can serve promptly, or no database connection came free in time."""
+
+    def __init__(self) -> None:
+        super().__init__(503, "The service is busy. Please try again in a moment.",
+                         headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS),
+                                  "Cache-Control": "no-store"})
+
+
+def _in_flight(request: Request) -> list[int]:
+    state = request.app.state
+    counter = getattr(state, "portal_in_flight", None)
+    if counter is None:
+        counter = state.portal_in_flight = [0]
+    return counter
+
+
+def _max_in_flight(settings: Settings) -> int:
+    # The pool holds db_pool_size + as many overflow connections; a few requests per
+    # connection keeps the thread pool and the pool busy without a long queue behind them.
+    return IN_FLIGHT_PER_CONNECTION * 2 * settings.db_pool_size
+
+
+def _load_session(db: Session, settings: Settings, token: str | None,
+                  passive: bool) -> tuple[PortalSession | None, list[PortalGrant]]:
+    """The browser session and its grants, in one worker thread; then the transaction ends so
+    the pooled connection is back in the pool before the route waits for a thread of its own.
+    (A connection held across that wait let requests holding every connection wait for threads
+    held by requests waiting for a connection: the pool timed out with the CPU idle.)"""
+    try:
+        return service.session_and_grants(db, settings, token, passive)
+    except SqlPoolTimeout:
+        raise PortalBusy from None
+    finally:
+        service.end_transaction(db)
+
+
+@asynccontextmanager
 async def _portal(request: Request, passive: bool) -> AsyncIterator[Portal]:
+    """One request's portal, refused at once (503, Retry-After) when this process already has
+    its share of portal requests in hand. A context manager, so what the route raises (a pool
+    timeout: 503 too) reaches it and it closes at once, not when the generator is collected."""
     settings: Settings = request.app.state.settings
+    in_flight = _in_flight(request)
+    if in_flight[0] >= _max_in_flight(settings):
+        raise PortalBusy
+    in_flight[0] += 1
     db: Session = request.app.state.sessionmaker()
     try:
+        form: dict[str, str] = {}
+        if request.method == "POST":  # read before any connection is taken: clients are slow
+            form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         token = request.cookies.get(session_cookie_name(settings))
-        row = await run_in_threadpool(service.live_session, db, settings, token, passive)
-        held = await run_in_threadpool(service.grants, db, row)
+        row, held = (None, []) if not token else await run_in_threadpool(
+            _load_session, db, settings, token, passive)
         if not await csrf.is_valid(request, row.csrf_token if row else None):
             raise CsrfFailed
-        form: dict[str, str] = {}
-        if request.method == "POST":
-            form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         portal = Portal(request, db, settings, row, held, form=form,
                         clear_cookie=bool(token) and row is None)
         portal.language = normalise_language(row.language) if row and row.language else "en"
-        yield portal
+        try:
+            yield portal
+        except SqlPoolTimeout:
+            raise PortalBusy from None
     finally:
+        in_flight[0] -= 1
         db.close()
 
 
 async def portal(request: Request) -> AsyncIterator[Portal]:
-    async for value in _portal(request, passive=False):
+    async with _portal(request, passive=False) as value:
         yield value
 
 
 async def passive_portal(request: Request) -> AsyncIterator[Portal]:
-    async for value in _portal(request, passive=True):
+    async with _portal(request, passive=True) as value:
         yield value
 
 
@@ -295,7 +349,7 @@ def case_page(public_id: str, p: Portal = Depends(portal)) -> Response:
         return access
     assert p.row is not None
     if not csrf.is_htmx(p.request):
-        service.record_action(p.db, p.row, access, "viewed_case")
+        service.record_view(p.db, p.row, access)
     return page(p, "portal/case.html", view=service.case_page(p.db, p.settings, access, p.t))
 
 
@@ -327,15 +381,27 @@ def entry_page(public_id: str, entry_id: str, p: Portal = Depends(portal)) -> Re
     return page(p, "portal/entry.html", access=access, entry=entry)
 
 
-def csrf_failed_response(request: Request) -> Response:
+def _bare_page(request: Request, template: str, status_code: int) -> Response:
+    """A page for a request the portal could not take up (no session read, English)."""
     settings: Settings = request.app.state.settings
     language = "en"
-    html = render(request, "portal/error.html", {
+    html = render(request, template, {
         "t": translator(language), "_": translator(language)._, "lang": language,
         "csrf_token": "", "signed_in": False, "current_path": "/", "poll_seconds": 0,
         "oidc_enabled": settings.oidc_enabled, "no_language_switch": True,
-    }, status_code=403)
+    }, status_code=status_code)
+    html.headers["Cache-Control"] = "no-store"
+    return html
+
+
+def csrf_failed_response(request: Request) -> Response:
+    html = _bare_page(request, "portal/error.html", 403)
     if request.headers.get("hx-request") == "true":
         html.headers["HX-Refresh"] = "true"
-    html.headers["Cache-Control"] = "no-store"
+    return html
+
+
+def busy_response(request: Request, exc: PortalBusy) -> Response:
+    html = _bare_page(request, "portal/busy.html", 503)
+    html.headers.update(exc.headers or {})
     return html

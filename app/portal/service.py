@@ -12,6 +12,7 @@ import hmac
 import html
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -23,13 +24,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.orm import Session
 
 from app.agencies import catalogue
-from app.agencies.models import Agency
 from app.cases import service as cases
-from app.cases.models import Case, Hearing, TimelineEntry, Victim
+from app.cases.models import Case, Victim
 from app.core import csrf
 from app.core.config import Settings
 from app.core.db import utcnow
-from app.core.i18n import N_, Translator, normalise_language, translator
+from app.core.i18n import LONDON, N_, Translator, normalise_language, translator
 from app.core.ratelimit import Throttle
 from app.notifications import dev_outbox
 from app.portal import repository
@@ -70,9 +70,15 @@ def _entry_cipher_key(secret_key: str) -> bytes:
 def entry_public_id(secret_key: str, entry_pk: int) -> str:
     """A timeline entry's id in URLs: its row id through AES (a keyed permutation of one block),
     so it is opaque and unguessable, and needs no lookup table."""
-    block = b"tmc-entry" + b"\0" + entry_pk.to_bytes(6, "big")
-    encryptor = Cipher(algorithms.AES(_entry_cipher_key(secret_key)), modes.ECB()).encryptor()  # noqa: S305 - one block, a permutation
-    return base64.urlsafe_b64encode(encryptor.update(block) + encryptor.finalize()).decode()[:22]
+    return entry_public_ids(secret_key, [entry_pk])[0]
+
+
+def entry_public_ids(secret_key: str, entry_pks: list[int]) -> list[str]:
+    """`entry_public_id` of each, through one cipher (ECB enciphers each block alone)."""
+    encryptor = Cipher(algorithms.AES(_entry_cipher_key(secret_key)), modes.ECB()).encryptor()  # noqa: S305 - one block each, a permutation
+    return [base64.urlsafe_b64encode(
+        encryptor.update(b"tmc-entry" + b"\0" + pk.to_bytes(6, "big"))).decode()[:22]
+        for pk in entry_pks]
 
 
 def entry_pk_from_public_id(secret_key: str, public_id: str) -> int | None:
@@ -118,14 +124,41 @@ def live_session(db: Session, settings: Settings, token: str | None, passive: bo
         return None
     now = now or utcnow()
     row = repository.session_by_token_hash(db, token_hash(token))
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    if row is None or not _is_live(settings, row, now):
         return None
-    if now - row.last_seen_at > timedelta(minutes=settings.portal_session_idle_minutes):
-        return None
+    _touch(db, row, passive, now)
+    return row
+
+
+def _is_live(settings: Settings, row: PortalSession, now: datetime) -> bool:
+    return (row.revoked_at is None and row.expires_at > now and
+            now - row.last_seen_at <= timedelta(minutes=settings.portal_session_idle_minutes))
+
+
+def _touch(db: Session, row: PortalSession, passive: bool, now: datetime) -> None:
     if not passive and now - row.last_seen_at > TOUCH_EVERY:
         row.last_seen_at = now
         db.commit()
-    return row
+
+
+def session_and_grants(db: Session, settings: Settings, token: str | None, passive: bool = False,
+                       now: datetime | None = None
+                       ) -> tuple[PortalSession | None, list[PortalGrant]]:
+    """`live_session` and `grants` together, read in one statement (every portal request)."""
+    if not token:
+        return None, []
+    now = now or utcnow()
+    row, held = repository.session_with_grants(db, token_hash(token))
+    if row is None or not _is_live(settings, row, now):
+        return None, []
+    _touch(db, row, passive, now)
+    return row, held if row.signed_in_at is not None else []
+
+
+def end_transaction(db: Session) -> None:
+    """Ends a read-only transaction (nothing is expired), giving its connection back."""
+    if db.in_transaction():
+        db.commit()
 
 
 def grants(db: Session, row: PortalSession | None) -> list[PortalGrant]:
@@ -387,6 +420,7 @@ class Access:
     victim: Victim
     role: str  # victim | representative
     public_id: str
+    viewed_before: bool = False  # this session has already recorded a view of the case
 
 
 def my_cases(db: Session, held: list[PortalGrant]) -> list[Access]:
@@ -410,16 +444,26 @@ def _public_ids(db: Session, case_pks: set[int]) -> dict[int, str]:
     return ids
 
 
+VIEWED_CASE = "viewed_case"
+
+
 def find_case(db: Session, held: list[PortalGrant], public_id: str) -> Access | None:
     """The case behind a public id, only if the grants reach it (else None: the caller 404s)."""
-    case_pk = repository.case_pk_by_public_id(db, public_id)
-    if case_pk is None:
-        return None
     for grant in held:
-        for victim, case in repository.victims_reached(db, grant):
-            if case.id == case_pk:
-                return Access(case, victim, grant.role, public_id)
+        found = repository.victim_reached_in_case(db, grant, public_id, grant.session_pk,
+                                                  VIEWED_CASE)
+        if found is not None:
+            victim, case, viewed = found
+            return Access(case, victim, grant.role, public_id, viewed_before=viewed)
     return None
+
+
+def record_view(db: Session, row: PortalSession, access: Access) -> None:
+    """Records that this session opened the case, and as whom: once per session and case (the
+    first view), not on every reload, which only repeated the same row."""
+    if not access.viewed_before:
+        record_action(db, row, access, VIEWED_CASE)
+        access.viewed_before = True
 
 
 def default_language(row: PortalSession | None, accesses: list[Access]) -> str:
@@ -519,9 +563,33 @@ class CasePage:
     stages: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _agency_name(view: cases.CaseView, agency_pk: int | None) -> str:
-    agency: Agency | None = view.agencies_by_pk.get(agency_pk) if agency_pk else None
-    return agency.name if agency else ""
+@dataclass
+class Officer:
+    """The current holder of a role on the case, and whom they took over from."""
+
+    assignment: Any  # officer_assignment row with its agency's name
+    previous: Any | None
+
+
+@dataclass
+class CaseRecord:
+    """What the victim's case page reads of the case record, as plain rows: the timeline
+    (oldest first) with each entry's agency name, the officers by role, the hearings in date
+    order."""
+
+    timeline: list[Any]
+    officers: dict[str, Officer]
+    hearings: list[Any]
+
+
+def case_record(db: Session, access: Access) -> CaseRecord:
+    timeline = list(repository.timeline_rows(db, access.case.id, access.victim.id))
+    officers: dict[str, Officer] = {}
+    for row in repository.officer_rows(db, access.case.id):  # the last one per role wins
+        previous = officers.get(row.role)
+        officers[row.role] = Officer(row, previous.assignment if previous else None)
+    hearings = cases.by_date(repository.hearing_rows(db, access.case.id))  # type: ignore[arg-type]
+    return CaseRecord(timeline=timeline, officers=officers, hearings=hearings)
 
 
 def _hearing_card(t: Translator, hearing_type: str | None, court: str | None,
@@ -546,15 +614,11 @@ def _hearing_card(t: Translator, hearing_type: str | None, court: str | None,
 
 
 def cases_local_date(moment: datetime) -> date:
-    from app.core.i18n import LONDON
-
     return moment.astimezone(LONDON).date()
 
 
 def _time_only(t: Translator, moment: datetime) -> str:
     from babel.dates import format_time
-
-    from app.core.i18n import LONDON
 
     local = moment.astimezone(LONDON)
     if t.language == "en":
@@ -562,24 +626,41 @@ def _time_only(t: Translator, moment: datetime) -> str:
     return format_time(local, "HH:mm", locale="cy_GB")
 
 
-def _entry_view(settings: Settings, view: cases.CaseView, entry: TimelineEntry,
-                t: Translator) -> EntryView:
+def _entry_view(public_id: str, entry: Any, t: Translator) -> EntryView:
     hearing = None
     if entry.type in ("hearing.scheduled", "hearing.changed"):
         p = entry.params
         hearing = _hearing_card(t, p.get("hearing_type"), p.get("court"), p.get("address"),
                                 p.get("starts_at"), p.get("window"))
-    return EntryView(public_id=entry_public_id(settings.secret_key, entry.id), pk=entry.id,
-                     text=cases.entry_text(entry, t),
-                     agency=_agency_name(view, entry.agency_pk),
-                     when=t.timestamp(entry.occurred_at), when_iso=entry.occurred_at.isoformat(),
-                     hearing=hearing)
+    return EntryView(public_id=public_id, pk=entry.id, text=cases.entry_text(entry, t),
+                     agency=entry.agency_name or "", when=entry_timestamp(t, entry.occurred_at),
+                     when_iso=entry.occurred_at.isoformat(), hearing=hearing)
+
+
+def _entry_views(settings: Settings, rows: Sequence[Any], t: Translator) -> list[EntryView]:
+    """Newest first."""
+    newest_first = list(reversed(rows))
+    ids = entry_public_ids(settings.secret_key, [e.id for e in newest_first])
+    return [_entry_view(public_id, e, t) for public_id, e in zip(ids, newest_first, strict=True)]
+
+
+def entry_timestamp(t: Translator, moment: datetime) -> str:
+    """`t.timestamp(moment)` ("d MMM y, HH:mm", London time) with the day's part formatted once
+    per language and day: Babel's formatting was the timeline's largest cost."""
+    local = moment.astimezone(LONDON)
+    return f"{_day_of_timestamp(t.language, local.date())}, {local:%H:%M}"
+
+
+@lru_cache(maxsize=4096)
+def _day_of_timestamp(language: str, day: date) -> str:
+    noon = datetime(day.year, day.month, day.day, 12, tzinfo=LONDON)
+    return translator(language).timestamp(noon).rsplit(", ", 1)[0]
 
 
 def timeline_entries(db: Session, settings: Settings, access: Access,
                      t: Translator) -> tuple[list[EntryView], int]:
-    view = cases.view_case(db, access.case, victim_pk=access.victim.id)
-    entries = [_entry_view(settings, view, e, t) for e in reversed(view.timeline)]
+    entries = _entry_views(settings, repository.timeline_rows(db, access.case.id,
+                                                              access.victim.id), t)
     return entries, max((e.pk for e in entries), default=0)
 
 
@@ -591,11 +672,11 @@ def _person(assignment: Any) -> str:
     return " ".join(x for x in (assignment.rank, assignment.name) if x)
 
 
-def team_of(db: Session, view: cases.CaseView, access: Access, t: Translator) -> list[TeamMember]:
+def team_of(record: CaseRecord, access: Access, t: Translator) -> list[TeamMember]:
     members = []
-    for role in sorted(view.officers, key=lambda r: ROLE_ORDER.index(r)
+    for role in sorted(record.officers, key=lambda r: ROLE_ORDER.index(r)
                        if r in ROLE_ORDER else 99):
-        officer = view.officers[role]
+        officer = record.officers[role]
         a = officer.assignment
         handover = None
         if officer.previous is not None:
@@ -603,17 +684,17 @@ def team_of(db: Session, view: cases.CaseView, access: Access, t: Translator) ->
                 new=_person(a), old=_person(officer.previous),
                 date=t.date(cases_local_date(a.assigned_at)))
         members.append(TeamMember(
-            role=t._(ROLE_LABELS.get(role, role)), name=_person(a), agency=officer.agency.name,
+            role=t._(ROLE_LABELS.get(role, role)), name=_person(a), agency=a.agency_name,
             team=a.team, email=a.email, phone=a.phone, working_pattern=a.working_pattern,
             handover=handover))
-    members.extend(_support_workers(view, access, t))
+    members.extend(_support_workers(record, access, t))
     return members
 
 
-def _support_workers(view: cases.CaseView, access: Access, t: Translator) -> list[TeamMember]:
+def _support_workers(record: CaseRecord, access: Access, t: Translator) -> list[TeamMember]:
     """From the victim's own support entries: the latest accepted referral, unless closed."""
-    current: TimelineEntry | None = None
-    for entry in view.timeline:  # oldest first
+    current = None
+    for entry in record.timeline:  # oldest first
         if entry.victim_pk != access.victim.id:
             continue
         if entry.type == "support.accepted":
@@ -625,7 +706,7 @@ def _support_workers(view: cases.CaseView, access: Access, t: Translator) -> lis
     p = current.params
     return [TeamMember(role=t._("Support worker"), name=p.get("worker_name") or p["service"],
                        agency=p["service"] if p.get("worker_name") else
-                       _agency_name(view, current.agency_pk),
+                       current.agency_name or "",
                        working_pattern=p.get("contact"))]
 
 
@@ -665,28 +746,28 @@ def _as_step(item: Any) -> dict[str, Any]:
 
 
 def case_page(db: Session, settings: Settings, access: Access, t: Translator) -> CasePage:
-    view = cases.view_case(db, access.case, victim_pk=access.victim.id)
-    entries = [_entry_view(settings, view, e, t) for e in reversed(view.timeline)]
+    record = case_record(db, access)
+    entries = _entry_views(settings, record.timeline, t)
     hearings = [_hearing_card(t, h.hearing_type, h.court, h.address, h.starts_at,
-                              _window(h), h.status) for h in _hearings_soonest_first(view)]
+                              _window(h), h.status) for h in _hearings_soonest_first(record)]
     return CasePage(access=access, stage=access.case.stage, entries=entries,
-                    team=team_of(db, view, access, t), hearings=hearings,
+                    team=team_of(record, access, t), hearings=hearings,
                     next_steps=next_steps_for(db, access, t.language),
                     latest_entry_pk=max((e.pk for e in entries), default=0),
                     stages=stage_steps(access.case.stage, t))
 
 
-def _window(h: Hearing) -> dict[str, Any] | None:
+def _window(h: Any) -> dict[str, Any] | None:
     if h.window_from and h.window_to:
         return {"from": h.window_from.isoformat(), "to": h.window_to.isoformat()}
     return None
 
 
-def _hearings_soonest_first(view: cases.CaseView) -> list[Hearing]:
-    def key(h: Hearing) -> tuple[int, str]:
+def _hearings_soonest_first(record: CaseRecord) -> list[Any]:
+    def key(h: Any) -> tuple[int, str]:
         when = h.starts_at.date() if h.starts_at else h.window_from
         return (0 if h.status == "scheduled" else 1, when.isoformat() if when else "9999")
-    return sorted(view.hearings, key=key)
+    return sorted(record.hearings, key=key)
 
 
 def find_entry(db: Session, settings: Settings, access: Access, public_id: str,
@@ -694,9 +775,8 @@ def find_entry(db: Session, settings: Settings, access: Access, public_id: str,
     entry_pk = entry_pk_from_public_id(settings.secret_key, public_id)
     if entry_pk is None:
         return None
-    entry = repository.timeline_entry(db, entry_pk)
+    entry = repository.timeline_row(db, entry_pk)
     if entry is None or entry.case_pk != access.case.id or \
             entry.victim_pk not in (None, access.victim.id):
         return None
-    view = cases.view_case(db, access.case, victim_pk=access.victim.id)
-    return _entry_view(settings, view, entry, t)
+    return _entry_view(entry_public_id(settings.secret_key, entry.id), entry, t)

@@ -345,9 +345,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=10)
     parser.add_argument("--app-processes", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32,
-                        help="the load generator's connections, like a proxy's upstream limit: "
-                             "more requests in flight per app process than its database pool "
-                             "(TMC_DB_POOL_SIZE x 2 = 20) stall it (see docs/performance.md)")
+                        help="the load generator's connections, like a proxy's upstream limit "
+                             "(more no longer stall the app: a process refuses portal requests "
+                             "beyond 2 per pooled connection with a quick 503)")
     parser.add_argument("--sessions", type=int, default=1000, help="signed-in victims")
     parser.add_argument("--mix", default="case=0.4,timeline=0.2,poll=0.2,event=0.2")
     parser.add_argument("--database", default=generate.DATABASE)

@@ -228,6 +228,26 @@ def test_sign_in_is_recorded_with_who_acted(client, police, engine):
     assert signed and signed[0].detail["role"] == "representative"
 
 
+def test_a_case_view_is_recorded_once_per_session(client, police, engine):
+    open_case(police, REF, [ALEX])
+    page = sign_in(client, engine, REF, "1990-05-17", "+447700900123")
+    case_id = case_ids(page.text)[0]
+    for _ in range(3):
+        assert client.get(f"/cases/{case_id}").status_code == 200
+    assert len(_views(engine)) == 1
+    sign_in(client, engine, REF, "1990-05-17", "+447700900123")  # a new session
+    client.get(f"/cases/{case_id}")
+    views = _views(engine)
+    assert len(views) == 2 and views[0].session_pk != views[1].session_pk
+    assert all(v.acting_role == "victim" and v.case_pk for v in views)
+
+
+def _views(engine) -> list[PortalAction]:
+    with make_sessionmaker(engine)() as db:
+        return list(db.scalars(select(PortalAction).where(PortalAction.action == "viewed_case")
+                               .order_by(PortalAction.id)))
+
+
 def test_forms_without_the_csrf_token_are_refused(client, police, engine):
     open_case(police, REF, [ALEX])
     client.get("/sign-in")
