@@ -6,6 +6,11 @@ On PostgreSQL, wake-ups come by LISTEN/NOTIFY on the `tmc_work` channel, so a no
 queued by any app process on any machine is picked up at once; on SQLite the worker polls.
 Any number of workers may run against one PostgreSQL database: jobs claim rows with
 FOR UPDATE SKIP LOCKED, so no row is handled twice.
+
+A wake-up names a topic (the NOTIFY payload) and runs only the jobs of that topic (a wake-up
+without one runs every job that wakes on NOTIFY), on one idle thread: every NOTIFY reaches every
+worker process, and waking every job of every thread made each queued message cost a dozen
+empty claims, which on a busy machine was the latency tail (bench/notify).
 """
 
 from __future__ import annotations
@@ -35,7 +40,14 @@ class Job:
     # Deliverers wake when work is queued; periodic sweeps keep to their interval (waking every
     # job of every thread on each NOTIFY made a busy queue slow to drain).
     wake_on_notify: bool = True
+    # The wake-ups that run it: those naming this topic (`notify_workers(session, topic)`) and
+    # those naming none.
+    topic: str | None = None
     next_run: float = field(default=0.0)
+    wakes: int = field(default=0)  # wake-ups for this job so far (see Worker._run_due_jobs)
+
+    def wakes_for(self, topic: str | None) -> bool:
+        return self.wake_on_notify and (topic is None or topic == self.topic)
 
 
 # Workers running in this process (the in-process worker of `tmc serve` on SQLite): woken
@@ -43,28 +55,35 @@ class Job:
 _LOCAL_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()
 
 
-def _wake_local_workers(_session: Session) -> None:
+def _wake_local_workers(topics: set[str | None]) -> None:
     for worker in list(_LOCAL_WORKERS):
-        worker.wake_now()
+        for topic in topics:
+            worker.wake_now(topic)
 
 
-def notify_workers(session: Session) -> None:
+def notify_workers(session: Session, topic: str | None = None) -> None:
     """Wake workers after this transaction commits: by NOTIFY on PostgreSQL (every process on
-    every machine), and directly for workers in this process."""
+    every machine), and directly for workers in this process. `topic` (the domain whose work
+    was queued, as its jobs' `Job.topic`) wakes only those jobs; None wakes every deliverer."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
-    if _LOCAL_WORKERS and not session.info.get("tmc_wake_registered"):
-        session.info["tmc_wake_registered"] = True
+        session.execute(text("SELECT pg_notify(:channel, :topic)"),
+                        {"channel": WAKE_CHANNEL, "topic": topic or ""})
+    if not _LOCAL_WORKERS:
+        return
+    topics = session.info.get("tmc_wake_topics")
+    if topics is not None:
+        topics.add(topic)
+        return
+    session.info["tmc_wake_topics"] = {topic}
 
-        def after_commit(committed: Session) -> None:
-            committed.info.pop("tmc_wake_registered", None)
-            _wake_local_workers(committed)
+    def after_commit(committed: Session) -> None:
+        _wake_local_workers(committed.info.pop("tmc_wake_topics", set()))
 
-        def after_rollback(rolled_back: Session) -> None:
-            rolled_back.info.pop("tmc_wake_registered", None)
+    def after_rollback(rolled_back: Session) -> None:
+        rolled_back.info.pop("tmc_wake_topics", None)
 
-        event.listen(session, "after_commit", after_commit, once=True)
-        event.listen(session, "after_soft_rollback", after_rollback, once=True)
+    event.listen(session, "after_commit", after_commit, once=True)
+    event.listen(session, "after_soft_rollback", after_rollback, once=True)
 
 
 class Worker:
@@ -76,18 +95,23 @@ class Worker:
         self.concurrency = max(1, concurrency)
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
-        self.wake = threading.Event()
-        # Counts wake-ups, so one that arrives while a job runs is not lost when that job, having
-        # found nothing, sets its own next run (or when the wake event is cleared).
-        self._wakes = 0
+        # Guards the jobs' next_run and wakes, and the wake-ups not yet taken by a thread.
+        self._idle = threading.Condition()
+        self._pending = 0
         self._threads: list[threading.Thread] = []
 
-    def wake_now(self) -> None:
-        self._wakes += 1
-        for job in self.jobs:
-            if job.wake_on_notify:
+    def wake_now(self, topic: str | None = None) -> None:
+        """Makes the jobs of `topic` due and hands the wake-up to one idle thread (or to the
+        next thread to finish what it is doing). One thread, not all: every worker process
+        gets every NOTIFY, and the thread that claims finds everything due by then."""
+        with self._idle:
+            woken = [job for job in self.jobs if job.wakes_for(topic)]
+            for job in woken:
                 job.next_run = 0.0
-        self.wake.set()
+                job.wakes += 1
+            if woken:
+                self._pending = min(self._pending + 1, self.concurrency)
+                self._idle.notify()
 
     def start(self) -> None:
         _LOCAL_WORKERS.add(self)
@@ -104,7 +128,8 @@ class Worker:
         """Finish the item in hand, then return (SIGTERM does this)."""
         _LOCAL_WORKERS.discard(self)
         self.stopping.set()
-        self.wake.set()
+        with self._idle:
+            self._idle.notify_all()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -132,22 +157,41 @@ class Worker:
 
     def _loop(self) -> None:
         while not self.stopping.is_set():
-            busy = False
-            wakes_before = self._wakes
-            for job in self.jobs:
-                if self.stopping.is_set():
-                    return
-                now = time.monotonic()
-                if now < job.next_run:
+            if not self._run_due_jobs():
+                self._wait_for_work()
+
+    def _run_due_jobs(self) -> bool:
+        """Runs every job that is due; whether any handled something."""
+        busy = False
+        for job in self.jobs:
+            if self.stopping.is_set():
+                break
+            started = time.monotonic()
+            with self._idle:
+                if started < job.next_run:
                     continue
-                wakes_at_start = self._wakes
-                handled = self._run_job(job)
-                busy = busy or handled > 0
-                woken_meanwhile = self._wakes != wakes_at_start
-                job.next_run = now if handled or woken_meanwhile else now + job.idle_interval
-            if not busy and self._wakes == wakes_before:
-                self.wake.wait(self.poll_seconds)
-                self.wake.clear()
+                wakes = job.wakes
+            handled = self._run_job(job)
+            busy = busy or handled > 0
+            with self._idle:  # under the lock: a wake-up cannot slip in before next_run is set
+                woken_meanwhile = job.wakes != wakes
+                job.next_run = started if handled or woken_meanwhile \
+                    else started + job.idle_interval
+        return busy
+
+    def _wait_for_work(self) -> None:
+        """Sleeps until this thread takes a wake-up, or for the poll interval (periodic jobs,
+        rows that came due by the clock). A wake-up handed out while every thread was busy is
+        taken at once by the first to finish."""
+        deadline = time.monotonic() + self.poll_seconds
+        with self._idle:
+            while not self._pending and not self.stopping.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._idle.wait(remaining)
+            if self._pending:
+                self._pending -= 1
 
     def _listen(self) -> None:
         while not self.stopping.is_set():
@@ -166,6 +210,7 @@ class Worker:
             while not self.stopping.is_set():
                 ready, _, _ = select.select([raw.fileno()], [], [], 1.0)
                 if ready:
-                    for _notification in raw.notifies(timeout=0, stop_after=100):
-                        pass
-                    self.wake_now()
+                    topics = {notification.payload or None
+                              for notification in raw.notifies(timeout=0, stop_after=100)}
+                    for topic in topics:
+                        self.wake_now(topic)

@@ -59,6 +59,7 @@ log = logging.getLogger("tmc.notifications")
 NOTIFICATIONS = Counter("tmc_notifications_total", "Notifications reaching a status",
                         ["channel", "status"])
 
+WAKE_TOPIC = "notifications"  # wakes only the deliverer of this domain (app.core.worker)
 URGENT_TYPES = frozenset({"offender.escaped"})  # ignores quiet hours
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 START_WORDS = frozenset({"START", "YES", "UNSTOP"})
@@ -279,7 +280,7 @@ def on_event(session: Session, applied: Any) -> int:
         queued += count
         due_now = due_now or (count > 0 and _held_until(prefs, urgent, now) is None)
     if due_now:  # held rows wait for the workers' polling; no wake-up needed for them
-        notify_workers(session)
+        notify_workers(session, WAKE_TOPIC)
     return queued
 
 
@@ -614,7 +615,7 @@ def _after_failure(session: Session, row: Notification, now: datetime) -> None:
             language=row.language, discreet=row.discreet, safety_critical=row.safety_critical,
             urgent=row.urgent, params=row.params, status=CREATED, next_attempt_at=now,
             fallback_of_pk=row.id, created_at=now))
-        notify_workers(session)
+        notify_workers(session, WAKE_TOPIC)
         return
     if row.recipient != "victim" or repository.live_copy_exists(session, row):
         return
@@ -733,7 +734,7 @@ def sweep(session: Session, now: datetime | None = None, limit: int = 500) -> in
         finish(session, row, "temporary-failure", now)
         handled += 1
     if handled:
-        notify_workers(session)
+        notify_workers(session, WAKE_TOPIC)
     session.commit()
     return handled
 
@@ -783,7 +784,7 @@ def send_update_reminders(session: Session, now: datetime | None = None,
         raise_contact_task(session, victim.case_pk, victim.id, "update-overdue", now)
         sent += 1
     if sent:
-        notify_workers(session)
+        notify_workers(session, WAKE_TOPIC)
     session.commit()
     return sent
 

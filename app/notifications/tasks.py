@@ -26,10 +26,8 @@ def _in_session(work: Callable[[Session], int]) -> Run:
 
 
 class AtMostEvery:
-    """A periodic job that wake-ups do not make run more often than every `seconds` (per
-    process). The worker wakes every job of every thread whenever work is queued; without this,
-    a busy queue would run each sweep many times a second on every thread. A run that found
-    work may run again at once, to drain it."""
+    """A periodic job that does not run more often than every `seconds` (per process), however
+    many threads find it due. A run that found work may run again at once, to drain it."""
 
     def __init__(self, run: Run, seconds: float) -> None:
         self.run, self.seconds = run, seconds
@@ -56,7 +54,8 @@ def notification_jobs(settings: Settings, providers: dict[str, Provider] | None 
                       ) -> list[Job]:
     sweep_every = max(1.0, min(15.0, settings.notification_lease_seconds / 4))
     return [
-        Job("deliver-notifications", service.Deliverer(settings, providers), idle_interval=1.0),
+        Job("deliver-notifications", service.Deliverer(settings, providers), idle_interval=1.0,
+            topic=service.WAKE_TOPIC),
         _periodic("sweep-notifications", _in_session(service.sweep), sweep_every),
         _periodic("escalate-safety-alerts", _in_session(service.escalate_unacknowledged), 30.0),
         _periodic("update-reminders", _in_session(service.send_update_reminders),

@@ -63,6 +63,30 @@ def number(i: int) -> str:
     return f"+44770090{i:04d}"[:13] if i < 1000 else f"+4477009{i:05d}"
 
 
+def worker_steps(trace_file: Path) -> dict[int, dict[str, Any]]:
+    """Per notification id, from a bench.notify.trace_worker trace: when its claim
+    transaction ended, its send started and ended, and its outcome was recorded (ms after the
+    claim's start, which the database rows give)."""
+    claims: dict[int, dict[str, Any]] = {}
+    for line in trace_file.read_text().splitlines():
+        item = json.loads(line)
+        for pk in item.get("ids", ()):
+            mark = claims.setdefault(pk, {})
+            if item["step"] == "claim":
+                mark["claim"] = (item["start"], item["end"])
+            elif item["step"] in ("send", "record"):
+                mark[item["step"]] = (item["start"], item["end"])
+    out: dict[int, dict[str, Any]] = {}
+    for pk, mark in claims.items():
+        if "claim" not in mark:
+            continue
+        zero = mark["claim"][0]
+        out[pk] = {f"{step}_{edge}_ms": round((mark[step][i] - zero) * 1000)
+                   for step in ("claim", "send", "record") if step in mark
+                   for i, edge in enumerate(("start", "end"))}
+    return out
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -78,9 +102,14 @@ class Bench:
         return subprocess.run([TMC, *argv], env=self.env, cwd=ROOT, check=True,
                               capture_output=True, text=True).stdout
 
-    def spawn(self, name: str, *argv: str) -> subprocess.Popen[bytes]:
+    def spawn(self, name: str, *argv: str, env: dict[str, str] | None = None
+              ) -> subprocess.Popen[bytes]:
         sink = (self.logs / f"{name}.log").open("ab")
-        proc = subprocess.Popen([TMC, *argv], env=self.env, cwd=ROOT, stdout=sink, stderr=sink)
+        command = [TMC, *argv]
+        if env and "TMC_BENCH_TRACE" in env:
+            command = [sys.executable, "-m", "bench.notify.trace_worker", *argv[1:]]
+        proc = subprocess.Popen(command, env=env or self.env, cwd=ROOT, stdout=sink,
+                                stderr=sink)
         self.procs.append(proc)
         return proc
 
@@ -158,11 +187,15 @@ class Bench:
             time.sleep(0.1)
         raise RuntimeError("tmc serve did not start")
 
-    def start_workers(self, n: int, tag: str) -> list[subprocess.Popen[bytes]]:
-        procs = [self.spawn(f"worker-{tag}-{k}", "worker", "--concurrency",
-                            str(self.args.threads))
-                 for k in range(n)]
+    def start_workers(self, n: int, tag: str, trace: Path | None = None
+                      ) -> list[subprocess.Popen[bytes]]:
+        env = self.env | {"TMC_BENCH_TRACE": str(trace)} if trace else None
         logs = [self.logs / f"worker-{tag}-{k}.log" for k in range(n)]
+        for log in logs:
+            log.unlink(missing_ok=True)
+        procs = [self.spawn(f"worker-{tag}-{k}", "worker", "--concurrency",
+                            str(self.args.threads), env=env)
+                 for k in range(n)]
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not all(
                 log.exists() and "worker started" in log.read_text() for log in logs):
@@ -187,11 +220,54 @@ class Bench:
         for proc in procs:
             self.stop(proc)
 
+    def trace(self, engine: Any, received: list[Any], matched: list[tuple[float, float, float]],
+              trace_file: Path | None) -> dict[str, Any]:
+        """Where each latency-phase message's time went, from the rows the app wrote: queued
+        (`created_at`, in the event's transaction), claimed (`sent_at`, the claim's start),
+        the provider's arrival, and the claim it came in (worker thread, batch size)."""
+        at_by_sid = {item.sid: item.at for item in received}
+        with engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT n.provider_ref, n.id, extract(epoch FROM n.created_at),"
+                " extract(epoch FROM a.started_at), a.worker,"
+                " count(*) OVER (PARTITION BY a.worker, a.started_at)"
+                " FROM notification n JOIN notification_attempt a"
+                " ON a.notification_pk = n.id AND a.number = 1"
+                " WHERE n.provider_ref = ANY(:sids)"), {"sids": list(at_by_sid)}).all()
+        by_arrival = {at_by_sid[ref]: (pk, float(created), float(claimed), worker, batch)
+                      for ref, pk, created, claimed, worker, batch in rows}
+        steps_of = worker_steps(trace_file) if trace_file else {}
+        steps = []
+        first = min((accepted_at for _, accepted_at, _ in matched), default=0.0)
+        for latency, accepted_at, provider_at in matched:
+            found = by_arrival.get(provider_at)
+            if found is None:
+                continue
+            pk, created, claimed, worker, batch = found
+            steps.append({"id": pk, "at_s": round(accepted_at - first, 2),
+                          **steps_of.get(pk, {}),"latency_ms": round(latency * 1000),
+                          "queued_before_202_ms": round((accepted_at - created) * 1000),
+                          "queued_to_claim_ms": round((claimed - created) * 1000),
+                          "claim_to_provider_ms": round((provider_at - claimed) * 1000),
+                          "worker": worker.split(":", 1)[1], "batch": batch})
+        steps.sort(key=lambda step: step["latency_ms"])
+
+        def p95(key: str) -> float:
+            values = sorted(step[key] for step in steps)
+            return values[int(0.95 * (len(values) - 1))] if values else 0.0
+
+        return {"p95_queued_to_claim_ms": p95("queued_to_claim_ms"),
+                "p95_claim_to_provider_ms": p95("claim_to_provider_ms"),
+                "slowest": steps[-10:]}
+
     def one_run(self, client: httpx.Client, secret: str, fake: Any, engine: Any,
                 workers: int) -> dict[str, Any]:
         self.drain(fake, engine, workers)  # whatever earlier steps queued
         # Latency: workers running, events at a steady rate.
-        procs = self.start_workers(workers, f"latency-{workers}")
+        trace_file = self.logs / f"trace-{workers}.jsonl" if self.args.trace else None
+        if trace_file:
+            trace_file.unlink(missing_ok=True)
+        procs = self.start_workers(workers, f"latency-{workers}", trace_file)
         time.sleep(1.0)  # LISTEN set up
         start_count = len(fake.received)
         accepted: list[tuple[str, float, float]] = []
@@ -216,13 +292,16 @@ class Bench:
         for item in fake.received[start_count:]:
             arrivals.setdefault(item.to, []).append(item.at)
         latencies = []
+        matched: list[tuple[float, float, float]] = []  # (latency, 202 at, provider at)
         for to, posted, at in accepted:
             # The worker may call the provider before the 202 reaches us (it is woken at the
             # commit): such a message counts as 0 ms, not as missing.
             later = [a for a in arrivals.get(to, []) if a >= posted]
             if later:
                 latencies.append(max(0.0, min(later) - at))
+                matched.append((latencies[-1], at, min(later)))
                 arrivals[to].remove(min(later))
+        trace = self.trace(engine, fake.received[start_count:], matched, trace_file)
         # Throughput: a backlog, then the workers.
         assert self.args.backlog <= self.args.cases, "more would fold events into digests"
         for k in range(self.args.backlog):
@@ -230,7 +309,10 @@ class Bench:
             self.post(client, secret, "investigation.update", f"B/{i}", {"message": "bench"},
                       f"tp-{workers}-{k}")
         before = len(fake.received)
-        procs = self.start_workers(workers, f"throughput-{workers}")
+        tp_trace = self.logs / f"trace-throughput-{workers}.jsonl" if self.args.trace else None
+        if tp_trace:
+            tp_trace.unlink(missing_ok=True)
+        procs = self.start_workers(workers, f"throughput-{workers}", tp_trace)
         deadline = time.monotonic() + 600
         while self.unsent(engine) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -245,7 +327,7 @@ class Bench:
                 "p50_ms": round(quantiles[49] * 1000, 1), "p95_ms": round(quantiles[94] * 1000, 1),
                 "p99_ms": round(quantiles[98] * 1000, 1), "rate": self.args.rate,
                 "slowest_ms": [round(x * 1000) for x in sorted(latencies)[-10:]],
-                "backlog": self.args.backlog, "sent": len(times),
+                "trace": trace, "backlog": self.args.backlog, "sent": len(times),
                 "throughput_per_s": round(rate, 1)}
 
 
@@ -258,6 +340,12 @@ def markdown(results: dict[str, Any]) -> str:
                      f"{run['rate']}/s | {run['p50_ms']} ms | {run['p95_ms']} ms | "
                      f"{run['p99_ms']} ms | {run['sent']}/{run['backlog']} | "
                      f"{run['throughput_per_s']} |")
+    for run in results["runs"]:
+        trace = run["trace"]
+        lines.append(f"\n{run['workers']} worker(s): p95 queued->claim "
+                     f"{trace['p95_queued_to_claim_ms']} ms, claim->provider "
+                     f"{trace['p95_claim_to_provider_ms']} ms; slowest:")
+        lines += [f"    {step}" for step in trace["slowest"]]
     return "\n".join(lines)
 
 
@@ -269,6 +357,9 @@ def cli() -> None:
     parser.add_argument("--cases", type=int, default=CASES)
     parser.add_argument("--backlog", type=int, default=CASES)
     parser.add_argument("--rate", type=float, default=40.0)
+    parser.add_argument("--trace", action="store_true",
+                        help="latency phase under bench.notify.trace_worker: per-step timings"
+                             " of the slowest messages (var/bench-notify/trace-W.jsonl)")
     args = parser.parse_args()
     load_before = os.getloadavg()
     results = Bench(args).main()
