@@ -523,7 +523,7 @@ def test_unknown_extra_fields_are_ignored(cast, case, engine):
 
 # --- 503 ----------------------------------------------------------------------------------------
 
-def test_database_down_is_503_and_not_ready_but_alive():
+def test_database_down_is_503_and_not_ready_but_alive(caplog):
     settings = Settings(env="test", database_url="postgresql+psycopg://postgres@127.0.0.1:1/nope",
                         base_url="http://testserver",
                         secret_key="test-secret-key-that-is-long-enough-0123456789")
@@ -533,6 +533,10 @@ def test_database_down_is_503_and_not_ready_but_alive():
             agency = AgencyClient("met-police", "police", new_secret(), client)
             response = agency.send("case.opened", REF, opened())
             assert_problem(response, 503, "database-unavailable")
+            # The operator is told why, without the statement or its parameters.
+            logged = [r.getMessage() for r in caplog.records if r.name == "tmc.agencies"]
+            assert logged == ["event refused with 503: database unavailable "
+                              "(OperationalError, SQLSTATE -)"]
             assert client.get("/readyz").status_code == 503
             health = client.get("/healthz")
             assert health.status_code == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -14,6 +16,7 @@ from app.core.problems import Problem, database_unavailable, problem_response
 from app.core.request_limits import BodyTimeout
 
 router = APIRouter(tags=["agency events"])
+log = logging.getLogger("tmc.agencies")
 
 PROBLEM = {"content": {"application/problem+json": {}}}
 
@@ -41,12 +44,22 @@ def _ingest(request: Request, agency_id: str, body: bytes) -> service.Outcome:
         try:
             return service.ingest(session, settings.secret_key, agency_id, body, request.headers)
         except PoolTimeout:  # every connection busy for the pool's timeout: the agency retries
+            log.warning("event refused with 503: no pooled database connection came free")
             raise database_unavailable() from None
         except DBAPIError as exc:
             session.rollback()
             if exc.connection_invalidated or _is_unavailable(exc):
+                _log_unavailable(exc)
                 raise database_unavailable() from None
             raise
+
+
+def _log_unavailable(exc: DBAPIError) -> None:
+    # The driver's class and SQLSTATE say why (e.g. 53300: too many connections) without the
+    # statement or its parameters, which may hold a victim's details.
+    orig = exc.orig
+    log.warning("event refused with 503: database unavailable (%s, SQLSTATE %s)",
+                type(orig).__name__, getattr(orig, "sqlstate", None) or "-")
 
 
 def _ingest_limiter(request: Request) -> CapacityLimiter:
