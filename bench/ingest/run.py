@@ -422,7 +422,9 @@ def main(argv: list[str] | None = None) -> int:
             if name not in targets:
                 continue
             port = free_port()
-            floor_env = dict(os.environ, FLOOR_DATABASE_URL=plain_url,
+            # 5 (up to 10) connections per process: with the service's 2 x 20 and both floors,
+            # the run stays well under PostgreSQL's default max_connections (100).
+            floor_env = dict(os.environ, FLOOR_DATABASE_URL=plain_url, FLOOR_POOL_SIZE="5",
                              FLOOR_SECRETS_FILE=str(secrets_file), FLOOR_MODE=mode)
             servers[name] = Server(
                 name, [sys.executable, "-m", "uvicorn", "bench.ingest.floor:app",
