@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, case, func, select, update
+from sqlalchemy import Row, and_, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case, Victim
@@ -97,6 +97,40 @@ def steps_of_thread(session: Session, thread_pk: int) -> Sequence[ContactStep]:
 def steps_of_escalation(session: Session, escalation_pk: int) -> Sequence[ContactStep]:
     return session.scalars(select(ContactStep).where(ContactStep.escalation_pk == escalation_pk)
                            .order_by(ContactStep.at, ContactStep.id)).all()
+
+
+_thread = ContactThread.__table__
+_message = ContactMessage.__table__
+_escalation = Escalation.__table__
+_case = Case.__table__
+_latest_message = (select(_message.c.id).where(_message.c.thread_pk == _thread.c.id)
+                   .order_by(_message.c.created_at.desc(), _message.c.id.desc()).limit(1)
+                   .correlate(_thread).scalar_subquery())
+# The case page's contact panel in one statement: the case, its thread for this victim (with
+# the latest message) and the victim's escalations, newest first; one row per escalation, or
+# one row with no escalation.
+_PANEL = (
+    select(_thread.c.id.label("thread_pk"), _thread.c.waiting_since, _thread.c.holder,
+           _thread.c.due_at, _message.c.author.label("latest_author"),
+           _message.c.created_at.label("latest_at"),
+           _escalation.c.id.label("escalation_pk"), _escalation.c.public_id,
+           _escalation.c.reason, _escalation.c.holder.label("escalation_holder"),
+           _escalation.c.due_at.label("escalation_due_at"), _escalation.c.status,
+           _escalation.c.feedback)
+    .select_from(_case)
+    .outerjoin(_thread, and_(_thread.c.case_pk == _case.c.id,
+                             _thread.c.victim_pk == bindparam("victim_pk")))
+    .outerjoin(_message, _message.c.id == _latest_message)
+    .outerjoin(_escalation, and_(_escalation.c.case_pk == _case.c.id,
+                                 _escalation.c.victim_pk == bindparam("victim_pk")))
+    .where(_case.c.id == bindparam("case_pk"))
+    .order_by(_escalation.c.raised_at.desc(), _escalation.c.id.desc())
+)
+
+
+def panel_rows(session: Session, case_pk: int, victim_pk: int) -> Sequence[Row[Any]]:
+    """What the case page's contact panel shows, as rows of `_PANEL` (see there)."""
+    return session.execute(_PANEL, {"case_pk": case_pk, "victim_pk": victim_pk}).all()
 
 
 # --- escalations ------------------------------------------------------------------------------

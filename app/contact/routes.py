@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from app.contact import repository, service
 from app.contact.schemas import (
@@ -29,7 +29,6 @@ from app.contact.schemas import (
     parse_answer,
     parse_escalation,
 )
-from app.core.i18n import Translator
 from app.core.templating import environment
 from app.portal import service as portal_service
 from app.portal.routes import Portal, case_or_refusal, not_found, page, portal, redirect
@@ -46,23 +45,8 @@ COMMON = {"reason_labels": REASON_LABELS, "message_max": MESSAGE_MAX,
           "details_max": DETAILS_MAX, "note_max": NOTE_MAX}
 
 
-# --- the panel on the victim's case page ------------------------------------------------------
-
-def contact_panel(access: portal_service.Access, t: Translator) -> dict[str, Any] | None:
-    """What the "Contact" panel on the case page shows. Read through the session the page
-    loaded the case with (a second session would wait on its SQLite write lock)."""
-    db = object_session(access.case)
-    if db is None:
-        return None
-    thread = service.thread_view(db, access.case, access.victim)
-    escalations = service.escalations_of_victim(db, access.case, access.victim)
-    return {"thread": thread, "latest": thread.messages[-1] if thread.messages else None,
-            "open": [e for e in escalations if e.escalation.status == "open"],
-            "to_answer": [e for e in escalations if e.awaiting_feedback]}
-
-
-environment().globals.update(contact_panel=contact_panel, contact_due=service.due_text,
-                             contact_reasons=REASON_LABELS)
+# The case page's contact panel is built by the portal (portal.service.case_page).
+environment().globals.update(contact_due=service.due_text, contact_reasons=REASON_LABELS)
 
 
 # --- victims ----------------------------------------------------------------------------------

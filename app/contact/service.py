@@ -275,7 +275,7 @@ def _notify_victim(session: Session, victim_pk: int, template: str, now: datetim
                                             template=template, params={}, safety=False,
                                             urgent=False, now=now)
     if queued:
-        notify_workers(session)
+        notify_workers(session, notifications.WAKE_TOPIC)
 
 
 def staff_reply(session: Session, case: Case, victim: Victim, *, author: str, name: str,
@@ -625,6 +625,75 @@ def escalation_view(session: Session, escalation: Escalation) -> EscalationView:
 def escalations_of_victim(session: Session, case: Case, victim: Victim) -> list[EscalationView]:
     return [escalation_view(session, e)
             for e in repository.escalations_of_victim(session, case.id, victim.id)]
+
+
+@dataclass(frozen=True)
+class PanelThread:
+    """The thread as the case page's panel shows it (no messages or steps)."""
+
+    holder: str | None
+    due_at: datetime | None
+    waiting: bool
+    holder_name: str | None
+    officer_name: str | None
+
+
+@dataclass(frozen=True)
+class PanelEscalation:
+    public_id: str
+    reason: str
+    holder: str
+    due_at: datetime
+    holder_name: str | None
+
+
+@dataclass(frozen=True)
+class LatestMessage:
+    author: str
+    created_at: datetime
+
+
+@dataclass
+class CasePanel:
+    """The "Contact" panel of the victim's case page: the thread, the latest message, open
+    escalations and resolved ones still waiting for the victim's "was it resolved?"."""
+
+    thread: PanelThread
+    latest: LatestMessage | None
+    open: list[PanelEscalation]
+    to_answer: list[PanelEscalation]
+
+
+def case_panel(session: Session, case_pk: int, victim_pk: int,
+               officer_names: dict[str, str | None]) -> CasePanel:
+    """What the panel shows, in one statement. `officer_names`: the name of the case's current
+    officer by role ("oic", "supervisor"), as the page already loaded them; the same names
+    `holder_name` would read."""
+    rows = repository.panel_rows(session, case_pk, victim_pk)
+    first = rows[0]
+    officer = officer_names.get("oic")
+    holder = _panel_holder_name(officer_names, first.holder) if first.waiting_since else officer
+    thread = PanelThread(first.holder, first.due_at, first.waiting_since is not None, holder,
+                         officer)
+    latest = LatestMessage(first.latest_author, first.latest_at) \
+        if first.latest_author is not None else None
+    panel = CasePanel(thread, latest, [], [])
+    for row in rows:
+        if row.escalation_pk is None:
+            continue
+        item = PanelEscalation(row.public_id, row.reason, row.escalation_holder,
+                               row.escalation_due_at,
+                               _panel_holder_name(officer_names, row.escalation_holder))
+        if row.status == OPEN:
+            panel.open.append(item)
+        elif row.status == RESOLVED and row.feedback is None:
+            panel.to_answer.append(item)
+    return panel
+
+
+def _panel_holder_name(officer_names: dict[str, str | None], holder: str | None) -> str | None:
+    role = {OFFICER: "oic", SUPERVISOR: "supervisor"}.get(holder or "")
+    return officer_names.get(role) if role else None
 
 
 def find_escalation(session: Session, case: Case, victim: Victim,

@@ -2,32 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.agencies.models import Agency, ReceivedEvent
 from app.entitlements.models import Entitlement, EntitlementTransition
 from app.outbound.models import AgencyRequest
 
+_event = ReceivedEvent.__table__
+_agency = Agency.__table__
+_CASE_EVENTS = (
+    select(_event.c.type, _event.c.occurred_at, _agency.c.agency_id, _agency.c.kind,
+           _event.c.webhook_id, _event.c.data)
+    .join(_agency, _agency.c.id == _event.c.agency_pk)
+    .where(_event.c.case_pk == bindparam("case_pk"),
+           _event.c.type.in_(bindparam("types", expanding=True)))
+    .order_by(_event.c.occurred_at, _agency.c.agency_id, _event.c.webhook_id)
+)
 
-def case_events(session: Session, case_pk: int) -> Sequence[Row[Any]]:
-    """(type, occurred_at, agency_id, agency kind, webhook_id, data) of every event of the case,
-    in the order the projection applies them."""
-    return session.execute(
-        select(ReceivedEvent.type, ReceivedEvent.occurred_at, Agency.agency_id, Agency.kind,
-               ReceivedEvent.webhook_id, ReceivedEvent.data)
-        .join(Agency, Agency.id == ReceivedEvent.agency_pk)
-        .where(ReceivedEvent.case_pk == case_pk)
-        .order_by(ReceivedEvent.occurred_at, Agency.agency_id, ReceivedEvent.webhook_id)
-    ).all()
+
+def case_events(session: Session, case_pk: int, types: Collection[str]) -> Sequence[Row[Any]]:
+    """(type, occurred_at, agency_id, agency kind, webhook_id, data) of the case's events of
+    `types`, in the order the projection applies them."""
+    return session.execute(_CASE_EVENTS, {"case_pk": case_pk, "types": sorted(types)}).all()
+
+
+_ENTITLEMENTS_OF = (select(Entitlement).where(Entitlement.victim_pk == bindparam("victim_pk"))
+                    .order_by(Entitlement.id))
 
 
 def entitlements_of(session: Session, victim_pk: int) -> Sequence[Entitlement]:
-    return session.scalars(select(Entitlement).where(Entitlement.victim_pk == victim_pk)
-                           .order_by(Entitlement.id)).all()
+    return session.scalars(_ENTITLEMENTS_OF, {"victim_pk": victim_pk}).all()
 
 
 def find(session: Session, victim_pk: int, right: str, key: str,

@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy.orm import object_session
 
 from app.agencies.catalogue import MEASURES, REQUEST_DECISIONS
 from app.core.db import utcnow
@@ -64,16 +63,7 @@ def href(access: portal_service.Access, item: service.Right) -> str:
     return f"{base}/review/{item.token}" if item.right == r.VRR else f"{base}/{SLUGS[item.right]}"
 
 
-def rights_summary(access: portal_service.Access, t: Translator) -> list[dict[str, Any]]:
-    """The "Your rights" panel of the case page (read through the page's own session)."""
-    db = object_session(access.case)
-    if db is None:
-        return []
-    rights = service.rights_of(db, access.case, access.victim)
-    return [{"item": i, "href": href(access, i)} for i in service.rights_summary(rights)]
-
-
-environment().globals.update(rights_summary=rights_summary, rights_href=href, rights_day=day,
+environment().globals.update(rights_href=href, rights_day=day,
                              rights_days_left=days_left, right_titles=TITLES,
                              request_decisions=REQUEST_DECISIONS)
 

@@ -80,10 +80,19 @@ def _for_victim(data: dict[str, Any], victim_ref: str) -> bool:
     return data.get("victim_ref") in (None, victim_ref)
 
 
+# The event types `facts_for` reads (the others change no fact: not read at all).
+FACT_EVENTS = frozenset({
+    "charging.decision", "sentence.passed", "hearing.outcome", "investigation.closed",
+    "prosecution.discontinued", "vps.offered", "vcs.referred", "special_measures.decided",
+    "support.referred", "support.accepted", "support.closed", "pretrial_visit.offered",
+    *VRR_DECISIONS,
+})
+
+
 def facts_for(session: Session, case: Case, victim: Victim) -> Facts:
     facts = Facts()
     for event_type, occurred_at, agency_id, _kind, webhook_id, data in \
-            repository.case_events(session, case.id):
+            repository.case_events(session, case.id, FACT_EVENTS):
         mine = _for_victim(data, victim.victim_ref)
         if event_type == "charging.decision" and data["decision"] == "charge":
             facts.charged, facts.closed = True, False

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.agencies.models import Agency, ReceivedEvent
-from app.cases.models import Case, CaseAgency, Hearing, Victim
+from app.cases.models import Case, CaseAgency, Hearing, TimelineEntry, Victim
 from app.notifications.models import NotificationPreference
 from app.obligations.models import Obligation, ObligationEvidence
 
@@ -30,6 +30,7 @@ _agency, _case_agency = Agency.__table__, CaseAgency.__table__
 _event, _victim, _hearing = ReceivedEvent.__table__, Victim.__table__, Hearing.__table__
 _obligation, _evidence = Obligation.__table__, ObligationEvidence.__table__
 _preference = NotificationPreference.__table__
+_entry = TimelineEntry.__table__
 
 _LINKED_AGENCIES = (
     select(_agency.c.id, _agency.c.kind)
@@ -63,6 +64,34 @@ _EVIDENCE = (
            _evidence.c.at)
     .where(_evidence.c.case_pk == bindparam("case_pk"))
     .order_by(_evidence.c.at, _evidence.c.id)
+)
+# Of the timeline entries a victim was shown (those the victim may see), the events that
+# trigger an unmet obligation of theirs among `rule_ids` with no evidence of `source` yet.
+_AWAITING_EVIDENCE = (
+    select(_obligation.c.event_pk).distinct()
+    .join(_entry, _entry.c.event_pk == _obligation.c.event_pk)
+    .where(_entry.c.id.in_(bindparam("entry_pks", expanding=True)),
+           _entry.c.case_pk == bindparam("case_pk"),
+           or_(_entry.c.victim_pk.is_(None), _entry.c.victim_pk == bindparam("victim_pk")),
+           _obligation.c.case_pk == bindparam("case_pk"),
+           _obligation.c.victim_pk == bindparam("victim_pk"),
+           _obligation.c.rule_id.in_(bindparam("rule_ids", expanding=True)),
+           _obligation.c.status.in_(("open", "breached")),
+           ~exists().where(_evidence.c.victim_pk == bindparam("victim_pk"),
+                           _evidence.c.event_pk == _obligation.c.event_pk,
+                           _evidence.c.kind == bindparam("kind"),
+                           _evidence.c.source == bindparam("source")))
+    .order_by(_obligation.c.event_pk)
+)
+_EVENTS_OF_CASE = select(_event.c.id).where(_event.c.id.in_(bindparam("event_pks", expanding=True)),
+                                            _event.c.case_pk == bindparam("case_pk"))
+_EVIDENCE_OF_EVENTS = (
+    select(ObligationEvidence)
+    .where(ObligationEvidence.victim_pk == bindparam("victim_pk"),
+           ObligationEvidence.event_pk.in_(bindparam("event_pks", expanding=True)),
+           ObligationEvidence.kind == bindparam("kind"),
+           ObligationEvidence.source == bindparam("source"))
+    .order_by(ObligationEvidence.at.desc())  # the earliest per event comes last: it wins
 )
 # What recomputation compares: the key, the origin and status, and the fields it owns.
 COMPUTED_FIELDS = ("event_pk", "owner", "owner_agency_pk", "trigger_at", "due_at", "closes_at",
@@ -130,6 +159,34 @@ def find_evidence(session: Session, victim_pk: int, event_pk: int | None, kind: 
     query = query.where(ObligationEvidence.event_pk.is_(None) if event_pk is None
                         else ObligationEvidence.event_pk == event_pk)
     return session.scalars(query.order_by(ObligationEvidence.at).limit(1)).first()
+
+
+def events_awaiting_evidence(session: Session, case_pk: int, victim_pk: int,
+                             entry_pks: Sequence[int], rule_ids: Sequence[str], kind: str,
+                             source: str) -> list[int]:
+    """Events behind these timeline entries (only entries of the case the victim may see) that
+    trigger an open or breached obligation of the victim under one of `rule_ids`, and that have
+    no evidence of this kind and source for the victim yet: one statement."""
+    if not entry_pks:
+        return []
+    return list(session.scalars(_AWAITING_EVIDENCE, {
+        "entry_pks": list(entry_pks), "case_pk": case_pk, "victim_pk": victim_pk,
+        "rule_ids": list(rule_ids), "kind": kind, "source": source}))
+
+
+def events_of_case(session: Session, event_pks: Sequence[int], case_pk: int) -> set[int]:
+    """Those of `event_pks` that are events of the case."""
+    return set(session.scalars(_EVENTS_OF_CASE, {"event_pks": list(event_pks),
+                                                 "case_pk": case_pk}))
+
+
+def evidence_for_events(session: Session, victim_pk: int, event_pks: Sequence[int], kind: str,
+                        source: str) -> dict[int, ObligationEvidence]:
+    """The earliest evidence row per event of this victim, kind and source."""
+    rows = session.scalars(_EVIDENCE_OF_EVENTS, {"victim_pk": victim_pk,
+                                                 "event_pks": list(event_pks), "kind": kind,
+                                                 "source": source})
+    return {row.event_pk: row for row in rows if row.event_pk is not None}
 
 
 def event_belongs_to_case(session: Session, event_pk: int, case_pk: int) -> bool:

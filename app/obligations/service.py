@@ -34,6 +34,7 @@ from app.obligations.rules import (
     INFORMED,
     INFORMED_SOURCES,
     OVERDUE,
+    PORTAL_VIEW,
     RULE_ORDER,
     RULES,
     SUPPORT_DECLINED,
@@ -221,6 +222,44 @@ def record_informed(session: Session, victim_pk: int, event_pk: int, at: datetim
     return recompute(session, case)
 
 
+# Rules a view in the portal meets. (The review windows that start when the victim is informed
+# are triggered by events that also trigger one of these, so a view starts them too.)
+PORTAL_VIEW_RULES = tuple(r.id for r in RULES if PORTAL_VIEW in r.evidence.informed)
+
+
+def events_awaiting_portal_view(session: Session, case_pk: int, victim_pk: int,
+                                entry_pks: Sequence[int]) -> list[int]:
+    """Of the events behind the timeline entries the victim (or their representative) was
+    shown, those a view would count for: an unmet obligation of the victim that a portal view
+    meets, and no view recorded yet. One query; usually empty."""
+    return repository.events_awaiting_evidence(session, case_pk, victim_pk, entry_pks,
+                                               PORTAL_VIEW_RULES, INFORMED, PORTAL_VIEW)
+
+
+def record_portal_views(session: Session, victim_pk: int, event_pks: Sequence[int],
+                        at: datetime) -> int:
+    """The victim (or their representative) was shown these events in the portal at `at`:
+    `record_informed(..., "portal_view")` for each, with one lock of the case and one
+    recomputation for all of them. Returns how many events got new (or earlier) evidence."""
+    if not event_pks:
+        return 0
+    if at.tzinfo is None:
+        raise ObligationError("evidence times must carry a time zone")
+    case, _victim = _lock_victim_case(session, victim_pk)
+    wanted = set(event_pks)
+    if repository.events_of_case(session, list(wanted), case.id) != wanted:
+        raise ObligationError("those events are not all part of the victim's case")
+    existing = repository.evidence_for_events(session, victim_pk, list(wanted), INFORMED,
+                                              PORTAL_VIEW)
+    changed = 0
+    for event_pk in sorted(wanted):
+        changed += _keep_earliest(session, existing.get(event_pk), case.id, victim_pk, event_pk,
+                                  INFORMED, PORTAL_VIEW, at)
+    if changed:
+        _sync(session, case, utcnow())
+    return changed
+
+
 def record_vps_page_opened(session: Session, victim_pk: int, at: datetime) -> list[Obligation]:
     """The victim opened the Victim Personal Statement page: the VPS was offered (Right 7)."""
     return _record_action(session, victim_pk, VPS_PAGE_OPENED, at)
@@ -257,14 +296,24 @@ def _lock_victim_case(session: Session, victim_pk: int) -> tuple[Case, Victim]:
 def _add_evidence(session: Session, case_pk: int, victim_pk: int, event_pk: int | None,
                   kind: str, source: str, at: datetime) -> None:
     """Keeps the earliest moment per (victim, event, kind, source)."""
+    existing = repository.find_evidence(session, victim_pk, event_pk, kind, source)
+    _keep_earliest(session, existing, case_pk, victim_pk, event_pk, kind, source, at)
+
+
+def _keep_earliest(session: Session, existing: ObligationEvidence | None, case_pk: int,
+                   victim_pk: int, event_pk: int | None, kind: str, source: str,
+                   at: datetime) -> bool:
+    """Adds the evidence, or moves the stored row earlier; False when it changes nothing."""
     if at.tzinfo is None:
         raise ObligationError("evidence times must carry a time zone")
-    existing = repository.find_evidence(session, victim_pk, event_pk, kind, source)
     if existing is None:
         session.add(ObligationEvidence(case_pk=case_pk, victim_pk=victim_pk, event_pk=event_pk,
                                        kind=kind, source=source, at=at))
-    elif at < existing.at:
+        return True
+    if at < existing.at:
         existing.at = at
+        return True
+    return False
 
 
 # --- portal-raised obligations ------------------------------------------------------------------

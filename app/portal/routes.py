@@ -350,7 +350,14 @@ def case_page(public_id: str, p: Portal = Depends(portal)) -> Response:
     assert p.row is not None
     if not csrf.is_htmx(p.request):
         service.record_view(p.db, p.row, access)
-    return page(p, "portal/case.html", view=service.case_page(p.db, p.settings, access, p.t))
+    return case_view(p, access)
+
+
+def case_view(p: Portal, access: service.Access) -> Response:
+    """The case page, its timeline counted as shown to the victim."""
+    view = service.case_page(p.db, p.settings, access, p.t)
+    service.record_entries_shown(p.db, access, [e.pk for e in view.entries])
+    return page(p, "portal/case.html", view=view)
 
 
 @router.get("/cases/{public_id}/timeline")
@@ -362,10 +369,11 @@ def timeline_fragment(public_id: str, seen: int = -1,
     if isinstance(access, Response):
         return access
     if not csrf.is_htmx(p.request):
-        return page(p, "portal/case.html", view=service.case_page(p.db, p.settings, access, p.t))
+        return case_view(p, access)
     if seen >= 0 and service.latest_entry_pk(p.db, access) == seen:
         return _finish(p, Response(status_code=204))
     entries, latest = service.timeline_entries(p.db, p.settings, access, p.t)
+    service.record_entries_shown(p.db, access, [e.pk for e in entries])
     return page(p, "portal/timeline_fragment.html", access=access, entries=entries,
                 latest=latest, announce=seen >= 0)
 
@@ -378,6 +386,7 @@ def entry_page(public_id: str, entry_id: str, p: Portal = Depends(portal)) -> Re
     entry = service.find_entry(p.db, p.settings, access, entry_id, p.t)
     if entry is None:
         return not_found(p)
+    service.record_entries_shown(p.db, access, [entry.pk])
     return page(p, "portal/entry.html", access=access, entry=entry)
 
 

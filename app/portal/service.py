@@ -32,6 +32,7 @@ from app.core.db import utcnow
 from app.core.i18n import LONDON, N_, Translator, normalise_language, translator
 from app.core.ratelimit import Throttle
 from app.notifications import dev_outbox
+from app.obligations import service as obligations
 from app.portal import repository
 from app.portal.models import PortalAction, PortalGrant, PortalSession, SignInChallenge
 from app.portal.schemas import SignInForm
@@ -466,6 +467,23 @@ def record_view(db: Session, row: PortalSession, access: Access) -> None:
         access.viewed_before = True
 
 
+def record_entries_shown(db: Session, access: Access, entry_pks: Sequence[int],
+                         now: datetime | None = None) -> int:
+    """The victim, or their representative (which counts for the victim, as a delivered
+    message does), was shown these timeline entries now: evidence that they were informed of
+    the events behind them (Victims' Code "victim informed" obligations, source
+    `portal_view`). One query finds the events still waiting for that; usually there are
+    none and nothing is written. Otherwise they are recorded in this request's transaction
+    and committed. Returns how many events were recorded."""
+    waiting = obligations.events_awaiting_portal_view(db, access.case.id, access.victim.id,
+                                                      entry_pks)
+    if not waiting:
+        return 0
+    recorded = obligations.record_portal_views(db, access.victim.id, waiting, now or utcnow())
+    db.commit()
+    return recorded
+
+
 def default_language(row: PortalSession | None, accesses: list[Access]) -> str:
     if row is not None and row.language:
         return row.language
@@ -561,6 +579,8 @@ class CasePage:
     next_steps: list[dict[str, Any]] | None
     latest_entry_pk: int
     stages: list[dict[str, Any]] = field(default_factory=list)
+    contact: Any = None  # app.contact.service.CasePanel
+    rights: list[Any] = field(default_factory=list)  # app.entitlements.service.Right
 
 
 @dataclass
@@ -754,7 +774,24 @@ def case_page(db: Session, settings: Settings, access: Access, t: Translator) ->
                     team=team_of(record, access, t), hearings=hearings,
                     next_steps=next_steps_for(db, access, t.language),
                     latest_entry_pk=max((e.pk for e in entries), default=0),
-                    stages=stage_steps(access.case.stage, t))
+                    stages=stage_steps(access.case.stage, t),
+                    contact=contact_panel(db, record, access), rights=rights_summary(db, access))
+
+
+def contact_panel(db: Session, record: CaseRecord, access: Access) -> Any:
+    """The "Contact" panel, given the officers this page already read."""
+    from app.contact import service as contact
+
+    names = {role: _person(officer.assignment) for role, officer in record.officers.items()}
+    return contact.case_panel(db, access.case.id, access.victim.id, names)
+
+
+def rights_summary(db: Session, access: Access) -> list[Any]:
+    """The "Your rights" panel: the rights the victim can use or is using."""
+    from app.entitlements import service as entitlements
+
+    return list(entitlements.rights_summary(entitlements.rights_of(db, access.case,
+                                                                   access.victim)))
 
 
 def _window(h: Any) -> dict[str, Any] | None:

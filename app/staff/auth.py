@@ -13,11 +13,13 @@ from collections.abc import Awaitable, Callable
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from app.core import csrf
 from app.core.config import Settings
 from app.core.problems import Problem, problem_response
 from app.staff import service
+from app.staff.models import StaffSession
 from app.staff.schemas import StaffUser
 
 __all__ = ["StaffUser", "cookie_name", "current_staff", "install", "require_roles"]
@@ -42,11 +44,20 @@ def cookie_name(settings: Settings) -> str:
     return "__Host-tmc_staff" if settings.secure_cookies else "tmc_staff"
 
 
+def _live_session(sessionmaker: Callable[[], Session], settings: Settings,
+                  token: str | None) -> tuple[StaffSession, StaffUser] | None:
+    """The staff session behind the cookie, read in one worker thread whose database session
+    (and pooled connection) is closed before the thread returns: no connection is held while
+    the request waits for the route's own thread (see app/portal/routes.py `_load_session`)."""
+    with sessionmaker() as db:
+        return service.live_session(db, settings, token)
+
+
 async def current_staff(request: Request) -> StaffUser:
     settings: Settings = request.app.state.settings
     token = request.cookies.get(cookie_name(settings))
-    with request.app.state.sessionmaker() as db:
-        found = await run_in_threadpool(service.live_session, db, settings, token)
+    found = await run_in_threadpool(_live_session, request.app.state.sessionmaker, settings,
+                                    token)
     if found is None:
         raise StaffSignInRequired
     row, staff = found

@@ -157,3 +157,21 @@ def test_role_map_from_the_environment(monkeypatch):
     settings = Settings(_env_file=None)
     assert settings.staff_oidc_role_map == {"VictimHub": "hub"}
     assert service.roles_from_claims(settings, {"groups": ["VictimHub"]}) == {"hub"}
+
+
+def test_the_staff_dependency_gives_its_connection_back_before_the_route(client, settings):
+    """The session is read in one worker thread whose database session is closed there: no
+    pooled connection is held while the request waits for the route's own thread."""
+    from sqlalchemy import inspect
+
+    from app.staff.auth import _live_session
+
+    sessionmaker = client.app.state.sessionmaker
+    with sessionmaker() as db:
+        _staff, token = service.sign_in(db, settings, subject="dev:pat@example.com",
+                                        email="pat@example.com", name="Pat",
+                                        roles=frozenset({"hub"}))
+    found = _live_session(sessionmaker, client.app.state.settings, token)
+    assert found is not None
+    row, staff = found
+    assert inspect(row).detached and row.csrf_token and staff.roles == frozenset({"hub"})
