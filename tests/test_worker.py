@@ -6,8 +6,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from app.core.worker import _LOCAL_WORKERS, Job, Worker, notify_workers
+
+
+@contextmanager
+def running(worker: Worker) -> Iterator[Worker]:
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop(timeout=5.0)
 
 
 def test_a_wake_up_during_an_idle_run_is_not_lost(engine):
@@ -23,11 +34,8 @@ def test_a_wake_up_during_an_idle_run_is_not_lost(engine):
         return 0
 
     worker = Worker(engine, [Job("probe", job, idle_interval=30.0)], poll_seconds=30.0)
-    worker.start()
-    try:
+    with running(worker):
         assert second_run.wait(5.0), "the wake-up was lost: the job waited its idle interval"
-    finally:
-        worker.stop(timeout=5.0)
     assert runs[1] - runs[0] < 1.0
 
 
@@ -58,13 +66,10 @@ def test_wake_ups_run_the_deliverers_not_the_periodic_sweeps(engine):
     worker = Worker(engine, [Job("deliver", deliver, idle_interval=30.0),
                              Job("sweep", sweep, idle_interval=30.0, wake_on_notify=False)],
                     poll_seconds=30.0)
-    worker.start()
-    try:
+    with running(worker):
         time.sleep(0.3)
         worker.wake_now()
         assert delivered_again.wait(5.0)
-    finally:
-        worker.stop(timeout=5.0)
     assert runs["sweep"] == 1
 
 
@@ -99,16 +104,13 @@ def test_a_wake_up_runs_the_job_on_one_thread_not_on_every_thread(engine):
     runs = Runs(slow=0.2)
     worker = Worker(engine, [Job("deliver", runs, idle_interval=30.0)], concurrency=4,
                     poll_seconds=30.0)
-    worker.start()
-    try:
+    with running(worker):
         _settle()
         before = runs.count
         worker.wake_now()
         assert runs.wait_for(before + 1)
         time.sleep(0.5)  # while that run is slow, the three other threads stay asleep
         assert runs.count == before + 1
-    finally:
-        worker.stop(timeout=5.0)
 
 
 def test_a_wake_up_while_every_thread_is_busy_is_taken_by_the_first_to_finish(engine):
@@ -124,14 +126,11 @@ def test_a_wake_up_while_every_thread_is_busy_is_taken_by_the_first_to_finish(en
     worker = Worker(engine, [Job("deliver", runs, idle_interval=30.0),
                              Job("busy", busy, idle_interval=30.0, wake_on_notify=False)],
                     poll_seconds=30.0)
-    worker.start()
-    try:
+    with running(worker):
         assert started.wait(5.0)  # "deliver" ran once; the only thread is now in "busy"
         worker.wake_now()
         release.set()
         assert runs.wait_for(2), "the wake-up was lost: the job waited its idle interval"
-    finally:
-        worker.stop(timeout=5.0)
 
 
 def test_a_job_that_handled_a_partial_batch_runs_again_at_once(engine):
@@ -145,11 +144,8 @@ def test_a_job_that_handled_a_partial_batch_runs_again_at_once(engine):
         return 3 if len(runs) == 1 else 0  # fewer than a batch: more may have come meanwhile
 
     worker = Worker(engine, [Job("deliver", job, idle_interval=30.0)], poll_seconds=30.0)
-    worker.start()
-    try:
+    with running(worker):
         assert again.wait(5.0), "the job slept after handling work"
-    finally:
-        worker.stop(timeout=5.0)
 
 
 def _topic_jobs() -> tuple[dict[str, Runs], list[Job]]:
@@ -162,8 +158,7 @@ def _topic_jobs() -> tuple[dict[str, Runs], list[Job]]:
 def test_a_wake_up_naming_a_topic_runs_only_that_topics_jobs(engine):
     runs, jobs = _topic_jobs()
     worker = Worker(engine, jobs, concurrency=2, poll_seconds=30.0)
-    worker.start()
-    try:
+    with running(worker):
         _settle()
         before = {name: r.count for name, r in runs.items()}
         worker.wake_now("x")
@@ -175,8 +170,6 @@ def test_a_wake_up_naming_a_topic_runs_only_that_topics_jobs(engine):
         time.sleep(0.2)
         assert runs["other"].count == before["other"] + 1
         assert runs["sweep"].count == before["sweep"]
-    finally:
-        worker.stop(timeout=5.0)
 
 
 def test_notify_workers_topic_reaches_the_jobs_of_that_topic(engine, session):
@@ -184,8 +177,7 @@ def test_notify_workers_topic_reaches_the_jobs_of_that_topic(engine, session):
     process would); on SQLite directly, after the commit."""
     runs, jobs = _topic_jobs()
     worker = Worker(engine, jobs, concurrency=2, poll_seconds=30.0)
-    worker.start()
-    try:
+    with running(worker):
         _settle()
         before = {name: r.count for name, r in runs.items()}
         if engine.dialect.name == "postgresql":
@@ -198,5 +190,3 @@ def test_notify_workers_topic_reaches_the_jobs_of_that_topic(engine, session):
         time.sleep(0.2)
         assert runs["other"].count == before["other"]
         assert runs["sweep"].count == before["sweep"]
-    finally:
-        worker.stop(timeout=5.0)

@@ -7,21 +7,10 @@ from __future__ import annotations
 import re
 from html import unescape
 
-import pytest
-
 from tests.agency_client import AgencyClient
 from tests.portal.helpers import ALEX, SAM, case_ids, csrf_of, open_case, sign_in
 
 REF = "01/20001/26"
-
-
-@pytest.fixture
-def agencies(registry, police) -> dict[str, AgencyClient]:
-    court = registry.add("hmcts-snaresbrook", "court", "Snaresbrook Crown Court")
-    wcu = registry.add("wcu-london-north", "witness_care", "Witness Care Unit London North")
-    support = registry.add("victim-support-london", "support_service", "Victim Support London")
-    cps = registry.add("cps-london", "cps", "CPS London")
-    return {"police": police, "court": court, "wcu": wcu, "support": support, "cps": cps}
 
 
 def build_case(a: dict[str, AgencyClient]) -> None:

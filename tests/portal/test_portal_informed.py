@@ -29,14 +29,6 @@ ALEX_MOBILE, JO_EMAIL = "+447700900123", "jo.e@example.com"
 POLICE_DECISION = "The police must tell you about their decision by"
 
 
-@pytest.fixture
-def agencies(registry, police) -> dict[str, AgencyClient]:
-    court = registry.add("hmcts-snaresbrook", "court", "Snaresbrook Crown Court")
-    wcu = registry.add("wcu-london-north", "witness_care", "Witness Care Unit London North")
-    cps = registry.add("cps-london", "cps", "CPS London")
-    return {"police": police, "court": court, "wcu": wcu, "cps": cps}
-
-
 def ago(**delta: float) -> str:
     return (utcnow() - timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
