@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.contact import service
 from app.contact.outbox import StaffEmailDeliverer
 from app.core.config import Settings
-from app.core.worker import Job
+from app.core.worker import Job, periodic
 from app.notifications.providers import Provider
 
 # Deadlines are ends of days or 2 hours ("I feel unsafe"): a minute is soon enough.
@@ -25,6 +25,5 @@ def climb_ladders(factory: sessionmaker[Session], now: datetime | None = None) -
 
 def contact_jobs(settings: Settings, providers: dict[str, Provider] | None = None) -> list[Job]:
     email = providers.get("email") if providers else None
-    return [Job("contact-ladder", climb_ladders, idle_interval=LADDER_EVERY_SECONDS,
-                wake_on_notify=False),
+    return [periodic("contact-ladder", climb_ladders, LADDER_EVERY_SECONDS),
             Job("deliver-staff-emails", StaffEmailDeliverer(settings, email), idle_interval=5.0)]

@@ -50,6 +50,32 @@ class Job:
         return self.wake_on_notify and (topic is None or topic == self.topic)
 
 
+class AtMostEvery:
+    """A periodic job that does not run more often than every `seconds` (per process), however
+    many threads find it due. A run that found work may run again at once, to drain it."""
+
+    def __init__(self, run: Callable[[sessionmaker[Session]], int], seconds: float) -> None:
+        self.run, self.seconds = run, seconds
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, factory: sessionmaker[Session]) -> int:
+        with self._lock:
+            now = time.monotonic()
+            if now < self._next:
+                return 0
+            self._next = now + self.seconds
+        handled = self.run(factory)
+        if handled:
+            self._next = 0.0
+        return handled
+
+
+def periodic(name: str, run: Callable[[sessionmaker[Session]], int], seconds: float) -> Job:
+    """A sweep that runs every `seconds`, not on wake-ups, at most once per process per period."""
+    return Job(name, AtMostEvery(run, seconds), idle_interval=seconds, wake_on_notify=False)
+
+
 # Workers running in this process (the in-process worker of `tmc serve` on SQLite): woken
 # directly after a commit that queued work, so SQLite needs no fast polling.
 _LOCAL_WORKERS: weakref.WeakSet[Worker] = weakref.WeakSet()
