@@ -52,6 +52,7 @@ from app.notifications.models import (
     SafetyAlert,
     SmsOptOut,
 )
+from app.obligations import service as obligations
 from app.obligations.rules import REGULAR_UPDATE_DAYS
 
 log = logging.getLogger("tmc.notifications")
@@ -333,11 +334,7 @@ def _record_informed(session: Session, victim_pk: int, event_pk: int | None, at:
                      source: str) -> None:
     if event_pk is None:
         return
-    try:
-        from app.obligations.service import record_informed
-    except ImportError:  # the obligations engine is not installed in this build
-        return
-    record_informed(session, victim_pk, event_pk, at, source)
+    obligations.record_informed(session, victim_pk, event_pk, at, source)
 
 
 # --- delivery ---------------------------------------------------------------------------------

@@ -576,7 +576,7 @@ class CasePage:
     entries: list[EntryView]
     team: list[TeamMember]
     hearings: list[dict[str, str]]
-    next_steps: list[dict[str, Any]] | None
+    next_steps: list[obligations.NextStep]  # "What happens next", soonest due first
     latest_entry_pk: int
     stages: list[dict[str, Any]] = field(default_factory=list)
     contact: Any = None  # app.contact.service.CasePanel
@@ -742,29 +742,6 @@ def stage_steps(stage: str, t: Translator) -> list[dict[str, Any]]:
     return steps
 
 
-def next_steps_for(db: Session, access: Access, language: str) -> list[dict[str, Any]] | None:
-    """'What happens next' from the obligations summary, when that module provides it.
-    Seam: app.obligations.service.next_steps(session, case, victim, language); until it exists
-    the page shows nothing for it."""
-    try:
-        from app.obligations import service as obligations
-    except ImportError:
-        return None
-    next_steps = getattr(obligations, "next_steps", None)
-    if next_steps is None:
-        return None
-    return [_as_step(item) for item in next_steps(db, access.case, access.victim, language)]
-
-
-def _as_step(item: Any) -> dict[str, Any]:
-    """A step as the page shows it: its text (already in the reader's language) and whether it
-    is overdue. Accepts the obligations module's NextStep, a mapping or a plain string."""
-    if isinstance(item, str):
-        return {"text": item, "overdue": False}
-    get = item.get if isinstance(item, dict) else (lambda k, d=None: getattr(item, k, d))
-    return {"text": str(get("text") or ""), "overdue": bool(get("overdue", False))}
-
-
 def case_page(db: Session, settings: Settings, access: Access, t: Translator) -> CasePage:
     record = case_record(db, access)
     entries = _entry_views(settings, record.timeline, t)
@@ -772,7 +749,8 @@ def case_page(db: Session, settings: Settings, access: Access, t: Translator) ->
                               _window(h), h.status) for h in _hearings_soonest_first(record)]
     return CasePage(access=access, stage=access.case.stage, entries=entries,
                     team=team_of(record, access, t), hearings=hearings,
-                    next_steps=next_steps_for(db, access, t.language),
+                    next_steps=obligations.next_steps(db, access.case, access.victim,
+                                                      t.language),
                     latest_entry_pk=max((e.pk for e in entries), default=0),
                     stages=stage_steps(access.case.stage, t),
                     contact=contact_panel(db, record, access), rights=rights_summary(db, access))
