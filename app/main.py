@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _describe_agency_events(app)
     _add_portal(app, settings)
     _add_staff(app, settings)
+    _add_hardening(app, settings)
     return app
 
 
@@ -63,11 +64,10 @@ def _add_staff(app: FastAPI, settings: Settings) -> None:
 
 
 def _add_portal(app: FastAPI, settings: Settings) -> None:
-    """The victim portal's pages (app/portal), its static files and the security headers."""
+    """The victim portal's pages (app/portal) and its static files."""
     from fastapi.staticfiles import StaticFiles
 
     from app.core.ratelimit import Throttle
-    from app.core.security_headers import SecurityHeadersMiddleware
     from app.core.templating import STATIC_DIR
     from app.portal import oidc
     from app.portal.routes import CsrfFailed, PortalBusy, busy_response, csrf_failed_response
@@ -86,8 +86,13 @@ def _add_portal(app: FastAPI, settings: Settings) -> None:
 
     app.include_router(entitlements_router)  # "Your rights": /cases/{public_id}/rights/...
     oidc.install(app, settings)
+
+
+def _add_hardening(app: FastAPI, settings: Settings) -> None:
+    """Request limits and security headers, for every route (portal, staff, webhooks, APIs)."""
     from app.agencies.routes import EVENTS_PATH
     from app.core.request_limits import RequestLimitsMiddleware
+    from app.core.security_headers import SecurityHeadersMiddleware
 
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.form_max_body_bytes,
                        max_header_bytes=settings.max_header_bytes,
