@@ -84,11 +84,6 @@ def message_by_request_id(session: Session, case_pk: int,
     ).one_or_none()
 
 
-def message_by_event(session: Session, event_pk: int) -> ContactMessage | None:
-    return session.scalars(
-        select(ContactMessage).where(ContactMessage.event_pk == event_pk)).one_or_none()
-
-
 def steps_of_thread(session: Session, thread_pk: int) -> Sequence[ContactStep]:
     return session.scalars(select(ContactStep).where(ContactStep.thread_pk == thread_pk)
                            .order_by(ContactStep.at, ContactStep.id)).all()
@@ -154,16 +149,6 @@ def get_escalation(session: Session, pk: int, lock: bool = False) -> Escalation 
 def escalation_by_request_id(session: Session, request_id: str) -> Escalation | None:
     return session.scalars(
         select(Escalation).where(Escalation.request_id == request_id)).one_or_none()
-
-
-def escalations_of_victim(session: Session, case_pk: int,
-                          victim_pk: int) -> Sequence[Escalation]:
-    """Newest first."""
-    return session.scalars(
-        select(Escalation).where(Escalation.case_pk == case_pk,
-                                 Escalation.victim_pk == victim_pk)
-        .order_by(Escalation.raised_at.desc(), Escalation.id.desc())
-    ).all()
 
 
 def escalations_of_case(session: Session, case_pk: int) -> Sequence[Escalation]:
@@ -253,11 +238,6 @@ def claim_staff_emails(session: Session, now: datetime, limit: int) -> Sequence[
 def lock_staff_email(session: Session, pk: int) -> StaffEmail | None:
     return session.scalars(select(StaffEmail).where(StaffEmail.id == pk)
                            .with_for_update()).one_or_none()
-
-
-def staff_emails_of_case(session: Session, case_pk: int) -> Sequence[StaffEmail]:
-    return session.scalars(select(StaffEmail).where(StaffEmail.case_pk == case_pk)
-                           .order_by(StaffEmail.id)).all()
 
 
 # --- aggregates for the oversight dashboard ---------------------------------------------------

@@ -612,19 +612,10 @@ class EscalationView:
     steps: list[ContactStep]
     holder_name: str | None
 
-    @property
-    def awaiting_feedback(self) -> bool:
-        return self.escalation.status == RESOLVED and self.escalation.feedback is None
-
 
 def escalation_view(session: Session, escalation: Escalation) -> EscalationView:
     return EscalationView(escalation, list(repository.steps_of_escalation(session, escalation.id)),
                           holder_name(session, escalation.case_pk, escalation.holder))
-
-
-def escalations_of_victim(session: Session, case: Case, victim: Victim) -> list[EscalationView]:
-    return [escalation_view(session, e)
-            for e in repository.escalations_of_victim(session, case.id, victim.id)]
 
 
 @dataclass(frozen=True)

@@ -172,7 +172,7 @@ def test_i_feel_unsafe_goes_straight_to_the_hub_as_urgent(session: Session,
     with pytest.raises(service.ContactError):  # the 999 guidance was not shown
         service.escalate(session, case, victim, "victim", {"reason": "unsafe"})
     session.rollback()
-    assert repository.escalations_of_victim(session, case.id, victim.id) == []
+    assert repository.escalations_of_case(session, case.id) == []
     escalation = service.escalate(session, case, victim, "victim",
                                   {"reason": "unsafe", "confirmed": "1"},
                                   now=london("2026-12-25T22:00"))
