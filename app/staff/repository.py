@@ -10,7 +10,7 @@ from sqlalchemy import Row, Select, and_, false, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.agencies.models import Agency, AgencySecret
-from app.cases.models import Case, OfficerAssignment, Victim
+from app.cases.models import Case, OfficerAssignment
 from app.notifications.models import ContactTask, SafetyAlert
 from app.staff.models import StaffAccount, StaffAudit, StaffSession
 
@@ -90,11 +90,6 @@ def cases(session: Session, restrict_to: Select[Any] | None, limit: int = 500
 
 def get_case(session: Session, case_pk: int) -> Case | None:
     return session.get(Case, case_pk)
-
-
-def victims_of(session: Session, case_pk: int) -> Sequence[Victim]:
-    return session.scalars(select(Victim).where(Victim.case_pk == case_pk)
-                           .order_by(Victim.id)).all()
 
 
 # --- the Hub's queues ------------------------------------------------------------------------
