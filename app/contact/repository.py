@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, case, func, select, update
+from sqlalchemy import Row, Select, and_, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case, Victim
@@ -166,11 +166,13 @@ def open_no_reply(session: Session, thread_pk: int) -> Sequence[Escalation]:
     ).all()
 
 
-def open_escalations(session: Session, limit: int = 100) -> Sequence[Row[Any]]:
-    """The Hub's queue: every open escalation, the nearest deadline first (urgent first on a
-    tie). Rows of id, case_pk, victim_pk, crime_reference, reason, urgent, holder, due_at,
-    first_due_at, raised_at, created_at, status; no victim's words or name."""
-    return session.execute(
+def open_escalations(session: Session, limit: int = 100,
+                     restrict_to: Select[Any] | None = None) -> Sequence[Row[Any]]:
+    """The Hub's queue: every open escalation (only on the cases whose pk is in `restrict_to`
+    when given), the nearest deadline first (urgent first on a tie). Rows of id, case_pk,
+    victim_pk, crime_reference, reason, urgent, holder, due_at, first_due_at, raised_at,
+    created_at, status; no victim's words or name."""
+    query = (
         select(Escalation.id, Escalation.case_pk, Escalation.victim_pk, Case.crime_reference,
                Escalation.reason, Escalation.urgent, Escalation.holder, Escalation.due_at,
                Escalation.first_due_at, Escalation.raised_at, Escalation.created_at,
@@ -178,7 +180,10 @@ def open_escalations(session: Session, limit: int = 100) -> Sequence[Row[Any]]:
         .join(Case, Case.id == Escalation.case_pk)
         .where(Escalation.status == OPEN)
         .order_by(Escalation.due_at, Escalation.urgent.desc(), Escalation.id).limit(limit)
-    ).all()
+    )
+    if restrict_to is not None:
+        query = query.where(Escalation.case_pk.in_(restrict_to))
+    return session.execute(query).all()
 
 
 # --- the ladder (the worker job) --------------------------------------------------------------

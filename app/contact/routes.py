@@ -213,8 +213,8 @@ def staff_escalations(request: Request,
                       staff: StaffUser = Depends(require_roles(*ESCALATION_ROLES)),
                       db: Session = Depends(staff_db)) -> Response:
     """Open escalations, the nearest deadline first (a supervisor: their own cases only)."""
-    rows = [row for row in repository.open_escalations(db, limit=500)
-            if staff.has_any("hub", "admin") or staff_service.can_see_case(db, staff, row.case_pk)]
+    rows = repository.open_escalations(db, limit=500,
+                                       restrict_to=staff_service.visible_case_pks(staff))
     audit.record_read(db, staff, case_pk=None, what="escalations", detail=f"{len(rows)} open")
     db.commit()
     return staff_page(request, staff, "contact/staff_escalations.html", rows=rows, **COMMON)

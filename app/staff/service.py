@@ -1,5 +1,5 @@
-"""Staff sign-in, sessions and who may see what. `cases_visible_to` / `can_see_case` are THE
-rule for every staff page that shows a case:
+"""Staff sign-in, sessions and who may see what. `visible_case_pks` (as a query) and
+`can_see_case` (for one case) are THE rule for every staff page that shows a case:
 
 - officer: cases where they are the current officer in charge (`oic`), matched by email;
 - supervisor: cases where they are the current `supervisor`, matched by email;
@@ -106,7 +106,7 @@ def roles_from_claims(settings: Settings, claims: Mapping[str, Any]) -> frozense
 
 # --- who may see which case --------------------------------------------------------------------
 
-def _visible_case_pks(staff: StaffUser) -> Select[Any] | None:
+def visible_case_pks(staff: StaffUser) -> Select[Any] | None:
     """A query of the case pks `staff` may see; None means every case."""
     if staff.roles & ALL_CASES_ROLES:
         return None
@@ -118,7 +118,7 @@ def _visible_case_pks(staff: StaffUser) -> Select[Any] | None:
 
 
 def cases_visible_to(session: Session, staff: StaffUser, limit: int = 500) -> Sequence[Case]:
-    return repository.cases(session, _visible_case_pks(staff), limit)
+    return repository.cases(session, visible_case_pks(staff), limit)
 
 
 def get_case(session: Session, case_pk: int) -> Case | None:

@@ -151,6 +151,25 @@ def test_an_officer_cannot_read_another_officers_case(
     assert client.get(f"/staff/cases/{case_pk}/messages").status_code == 200
 
 
+def test_a_supervisor_lists_only_their_own_cases_escalations(
+        client: Any, session: Session, police: AgencyClient) -> None:
+    other_ref = "01/60002/26"
+    open_case_with_officers(police)
+    open_case_with_officers(police, ref=other_ref)
+    police.send_ok("officer.assigned", other_ref, {
+        "role": "supervisor", "name": "Cy Charlie", "rank": "DS",
+        "email": "ds.charlie@police.example.com"}, occurred_at="2026-11-19T21:00:00Z")
+    for ref in (REF, other_ref):
+        service.escalate(session, the_case(session, ref), the_victim(session, ref), "victim",
+                         {"reason": "something_wrong"})
+    sign_in_staff(client, SUPERVISOR_EMAIL, ("supervisor",))
+    own = client.get("/staff/escalations")
+    assert own.status_code == 200 and REF in own.text and other_ref not in own.text
+    sign_in_staff(client, "hub.worker@example.com", ("hub",), name="Hub Worker")
+    every = client.get("/staff/escalations").text
+    assert REF in every and other_ref in every
+
+
 def _request_id(session: Session) -> str:
     request_id = session.scalars(select(ContactMessage.request_id)).one()
     session.commit()
