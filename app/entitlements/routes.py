@@ -58,9 +58,19 @@ def days_left(moment: Any) -> int:
     return max(0, (london_day(moment) - london_day(utcnow())).days)
 
 
-def href(access: portal_service.Access, item: service.Right) -> str:
+def _path(access: portal_service.Access, right: str, token: str = "") -> str:
     base = f"/cases/{access.public_id}/rights"
-    return f"{base}/review/{item.token}" if item.right == r.VRR else f"{base}/{SLUGS[item.right]}"
+    return f"{base}/review/{token}" if right == r.VRR else f"{base}/{SLUGS[right]}"
+
+
+def href(access: portal_service.Access, item: service.Right) -> str:
+    return _path(access, item.right, item.token)
+
+
+def _victim_trigger(form: dict[str, str]) -> str:
+    """What the victim chose (`action`); anything else counts as asking."""
+    trigger = form.get("action", r.REQUEST)
+    return trigger if trigger in r.VICTIM_TRIGGERS else r.REQUEST
 
 
 environment().globals.update(rights_href=href, rights_day=day,
@@ -69,8 +79,9 @@ environment().globals.update(rights_href=href, rights_day=day,
 
 
 def _show(p: Portal, access: portal_service.Access, right: str, key: str = "",
-          status_code: int = 200, **context: Any) -> Response:
-    rights = service.rights_of(p.db, access.case, access.victim)
+          status_code: int = 200, rights: service.Rights | None = None,
+          **context: Any) -> Response:
+    rights = rights or service.rights_of(p.db, access.case, access.victim)
     item = rights.vrr(key) if right == r.VRR else rights.get(right)
     if item is None:
         return not_found(p)
@@ -110,9 +121,7 @@ def _act(p: Portal, access: portal_service.Access, right: str, trigger: str,
         return _refused(p, access, right, key, exc, form)
     assert p.row is not None
     portal_service.record_action(p.db, p.row, access, f"rights.{right}.{trigger}")
-    item_href = (f"/cases/{access.public_id}/rights/review/{key}" if right == r.VRR
-                 else f"/cases/{access.public_id}/rights/{SLUGS[right]}")
-    return redirect(p, f"{item_href}?sent={trigger}")
+    return redirect(p, f"{_path(access, right, key)}?sent={trigger}")
 
 
 # --- the list ---------------------------------------------------------------------------------
@@ -134,10 +143,11 @@ def vps_page(public_id: str, p: Portal = Depends(portal)) -> Response:
     access = case_or_refusal(p, public_id)
     if isinstance(access, Response):
         return access
-    item = service.rights_of(p.db, access.case, access.victim).get(r.VPS)
+    rights = service.rights_of(p.db, access.case, access.victim)
+    item = rights.get(r.VPS)
     if item is not None and item.state not in (r.NOT_YET, r.EXPIRED):
         service.record_vps_page_opened(p.db, access.victim)
-    return _show(p, access, r.VPS)
+    return _show(p, access, r.VPS, rights=rights)
 
 
 @router.get("/cases/{public_id}/rights/personal-statement/write")
@@ -206,10 +216,7 @@ def vrr_submit(public_id: str, token: str, p: Portal = Depends(portal)) -> Respo
     access = case_or_refusal(p, public_id)
     if isinstance(access, Response):
         return access
-    trigger = p.form.get("action", r.REQUEST)
-    if trigger not in r.VICTIM_TRIGGERS:
-        trigger = r.REQUEST
-    return _act(p, access, r.VRR, trigger, p.form, key=token)
+    return _act(p, access, r.VRR, _victim_trigger(p.form), p.form, key=token)
 
 
 # --- the other rights ----------------------------------------------------------------------------
@@ -252,7 +259,4 @@ def _right_submit(public_id: str, slug: str, p: Portal, form: dict[str, str]) ->
         return access
     if slug not in RIGHT_OF_SLUG:
         return not_found(p)
-    trigger = form.get("action", r.REQUEST)
-    if trigger not in r.VICTIM_TRIGGERS:
-        trigger = r.REQUEST
-    return _act(p, access, RIGHT_OF_SLUG[slug], trigger, form)
+    return _act(p, access, RIGHT_OF_SLUG[slug], _victim_trigger(form), form)
