@@ -66,6 +66,7 @@ ANSWERING_TYPES = REPLY_TYPES | {"message.replied"}
 # Agency kinds as features name them; "support" is the contract's support_service.
 _AGENCY_KIND_ALIASES = {"support": "support_service"}
 BATCH_SIZE = 10
+ENDPOINT_DISABLED = "the agency's endpoint is disabled (it answered 410 Gone)"
 LEASE = timedelta(seconds=delivery.TIMEOUT_SECONDS * 4)
 
 
@@ -141,13 +142,7 @@ def submit(session: Session, *, case: Case, victim: Victim | None, agency: Agenc
                               status=PENDING, next_attempt_at=now, attempts=0, created_at=now)
     session.add(webhook)
     session.flush()
-    if not agency.endpoint_url:
-        _give_up(session, webhook, EXHAUSTED, TASK_NO_ENDPOINT,
-                 "the agency has no endpoint_url: pass the request on by other means", now)
-    elif agency.endpoint_disabled_at is not None:
-        _give_up(session, webhook, DISABLED, TASK_ENDPOINT_DISABLED,
-                 "the agency's endpoint is disabled (it answered 410 Gone)", now)
-    else:
+    if not _gave_up_undeliverable(session, webhook, agency, now):
         notify_workers(session)
     return request
 
@@ -253,13 +248,7 @@ def claim(session: Session, settings: Settings, worker: str, now: datetime,
     for webhook in repository.claim_due(session, now, limit):
         agency = repository.agency_with_active_secrets(session, webhook.agency_pk)
         assert agency is not None
-        if not agency.endpoint_url:
-            _give_up(session, webhook, EXHAUSTED, TASK_NO_ENDPOINT,
-                     "the agency has no endpoint_url: pass the request on by other means", now)
-            continue
-        if agency.endpoint_disabled_at is not None:
-            _give_up(session, webhook, DISABLED, TASK_ENDPOINT_DISABLED,
-                     "the agency's endpoint is disabled (it answered 410 Gone)", now)
+        if _gave_up_undeliverable(session, webhook, agency, now):
             continue
         webhook.status, webhook.claimed_until, webhook.claimed_by = DELIVERING, now + LEASE, worker
         webhook.attempts += 1
@@ -351,6 +340,20 @@ def record_outcome(session: Session, item: Claimed, response: delivery.Response,
     return attempt.outcome
 
 
+def _gave_up_undeliverable(session: Session, webhook: OutboundWebhook, agency: Agency,
+                           now: datetime) -> bool:
+    """If the agency cannot receive deliveries (no endpoint, or disabled after a 410), hands
+    this one to the Hub; True if it did."""
+    if not agency.endpoint_url:
+        _give_up(session, webhook, EXHAUSTED, TASK_NO_ENDPOINT,
+                 "the agency has no endpoint_url: pass the request on by other means", now)
+        return True
+    if agency.endpoint_disabled_at is not None:
+        _give_up(session, webhook, DISABLED, TASK_ENDPOINT_DISABLED, ENDPOINT_DISABLED, now)
+        return True
+    return False
+
+
 def _finish(webhook: OutboundWebhook, status: str, now: datetime) -> None:
     webhook.status, webhook.finished_at = status, now
     webhook.claimed_until = webhook.claimed_by = None
@@ -374,8 +377,7 @@ def _disable_endpoint(session: Session, webhook: OutboundWebhook, now: datetime)
     _give_up(session, webhook, DISABLED, TASK_ENDPOINT_DISABLED,
              "the agency answered 410 Gone: its endpoint is disabled", now)
     for waiting in repository.pending_for_agency(session, agency.id):
-        _give_up(session, waiting, DISABLED, TASK_ENDPOINT_DISABLED,
-                 "the agency's endpoint is disabled (it answered 410 Gone)", now)
+        _give_up(session, waiting, DISABLED, TASK_ENDPOINT_DISABLED, ENDPOINT_DISABLED, now)
 
 
 def resume_endpoint(session: Session, agency: Agency, now: datetime | None = None) -> int:
