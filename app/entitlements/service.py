@@ -34,13 +34,13 @@ from app.obligations.rules import (
     VRR_REQUEST_POLICE,
     rule,
 )
+from app.outbound import repository as outbound_repository
 from app.outbound import service as outbound
 from app.outbound.models import AgencyRequest
 
 # Which outbound request kind each right sends (contract s.6).
 REQUEST_KIND = {r.VPS: "vps", r.VRR: "vrr", r.SPECIAL_MEASURES: "special_measures",
                 r.RJ: "rj_interest", r.VCS: "vcs_preference", r.SUPPORT: "support_referral"}
-RIGHT_OF_KIND = {kind: right for right, kind in REQUEST_KIND.items()}
 
 VERDICTS = frozenset({"guilty_plea", "convicted", "acquitted", "dismissed"})
 # Decisions a victim may ask to have reviewed, and who reviews them.
@@ -409,8 +409,6 @@ def request_pretrial_visit(session: Session, case: Case, victim: Victim,
 
 
 def visit_requests(session: Session, case: Case, victim: Victim) -> list[AgencyRequest]:
-    from app.outbound import repository as outbound_repository
-
     return [q for q in outbound_repository.requests_of_victim(session, case.id, victim.id,
                                                               ["support_referral"])
             if q.details.get("service") == "pretrial_court_visit"]
