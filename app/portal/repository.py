@@ -26,12 +26,6 @@ from app.portal.models import (
 
 # --- sessions -----------------------------------------------------------------------------
 
-def session_by_token_hash(session: Session, token_hash: str) -> PortalSession | None:
-    return session.scalars(
-        select(PortalSession).where(PortalSession.token_hash == token_hash)
-    ).one_or_none()
-
-
 # Built once (building and cache-keying a statement costs more than running it).
 _SESSION_WITH_GRANTS = (
     select(PortalSession, PortalGrant)

@@ -117,20 +117,6 @@ def start_session(db: Session, settings: Settings, now: datetime | None = None,
     return row, token
 
 
-def live_session(db: Session, settings: Settings, token: str | None, passive: bool = False,
-                 now: datetime | None = None) -> PortalSession | None:
-    """The session behind a cookie, if it is still live. Any visit but a passive one (the
-    timeline's background poll) counts as activity for the idle timeout."""
-    if not token:
-        return None
-    now = now or utcnow()
-    row = repository.session_by_token_hash(db, token_hash(token))
-    if row is None or not _is_live(settings, row, now):
-        return None
-    _touch(db, row, passive, now)
-    return row
-
-
 def _is_live(settings: Settings, row: PortalSession, now: datetime) -> bool:
     return (row.revoked_at is None and row.expires_at > now and
             now - row.last_seen_at <= timedelta(minutes=settings.portal_session_idle_minutes))
@@ -145,7 +131,9 @@ def _touch(db: Session, row: PortalSession, passive: bool, now: datetime) -> Non
 def session_and_grants(db: Session, settings: Settings, token: str | None, passive: bool = False,
                        now: datetime | None = None
                        ) -> tuple[PortalSession | None, list[PortalGrant]]:
-    """`live_session` and `grants` together, read in one statement (every portal request)."""
+    """The session behind a cookie, if it is still live, and its grants (none before sign-in),
+    read in one statement (every portal request). Any visit but a passive one (the timeline's
+    background poll) counts as activity for the idle timeout."""
     if not token:
         return None, []
     now = now or utcnow()
