@@ -117,8 +117,6 @@ def _load_session(db: Session, settings: Settings, token: str | None,
     held by requests waiting for a connection: the pool timed out with the CPU idle.)"""
     try:
         return service.session_and_grants(db, settings, token, passive)
-    except SqlPoolTimeout:
-        raise PortalBusy from None
     finally:
         service.end_transaction(db)
 
@@ -146,10 +144,9 @@ async def _portal(request: Request, passive: bool) -> AsyncIterator[Portal]:
         portal = Portal(request, db, settings, row, held, form=form,
                         clear_cookie=bool(token) and row is None)
         portal.language = normalise_language(row.language) if row and row.language else "en"
-        try:
-            yield portal
-        except SqlPoolTimeout:
-            raise PortalBusy from None
+        yield portal
+    except SqlPoolTimeout:  # reading the session, or in the route
+        raise PortalBusy from None
     finally:
         in_flight[0] -= 1
         db.close()

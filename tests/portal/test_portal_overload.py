@@ -131,3 +131,25 @@ def test_an_agency_event_that_gets_no_connection_is_a_503_it_retries(police, set
     assert refused.json()["type"].endswith("database-unavailable")
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(ReceivedEvent)) == 0
+
+
+def test_no_connection_coming_free_inside_a_route_is_the_same_503(signed_in, client,
+                                                                 monkeypatch):
+    """The session was read, then the page's own queries found the pool empty."""
+    from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
+
+    from app.portal import service
+
+    path, _cookie = signed_in
+
+    def pool_empty(*_args: object, **_kwargs: object) -> None:
+        raise SqlPoolTimeout("QueuePool limit reached")
+
+    with monkeypatch.context() as m:
+        m.setattr(service, "case_page", pool_empty)
+        refused = client.get(path)
+    assert refused.status_code == 503
+    assert int(refused.headers["retry-after"]) > 0
+    assert refused.headers["cache-control"] == "no-store"
+    assert "Sorry, the service is busy" in refused.text
+    assert client.get(path).status_code == 200  # its in-flight slot was given back
