@@ -176,13 +176,19 @@ def _finish(p: Portal, response: Response) -> Response:
     return response
 
 
+def _layout(settings: Settings, language: str, csrf_token: str, signed_in: bool,
+            current_path: str, poll_seconds: int) -> dict[str, Any]:
+    """What templates/layout.html and every portal page read."""
+    t = translator(language)
+    return {"t": t, "_": t._, "lang": language, "csrf_token": csrf_token,
+            "signed_in": signed_in, "current_path": current_path, "poll_seconds": poll_seconds,
+            "oidc_enabled": settings.oidc_enabled, "oidc_name": settings.oidc_name}
+
+
 def page(p: Portal, template: str, status_code: int = 200, **context: Any) -> Response:
     row = p.ensure_session()
-    t = p.t
-    base = {"t": t, "_": t._, "lang": p.language, "csrf_token": row.csrf_token,
-            "signed_in": p.signed_in, "current_path": p.request.url.path,
-            "poll_seconds": p.settings.portal_poll_seconds,
-            "oidc_enabled": p.settings.oidc_enabled, "oidc_name": p.settings.oidc_name}
+    base = _layout(p.settings, p.language, row.csrf_token, p.signed_in, p.request.url.path,
+                   p.settings.portal_poll_seconds)
     return _finish(p, render(p.request, template, base | context, status_code=status_code))
 
 
@@ -389,13 +395,10 @@ def entry_page(public_id: str, entry_id: str, p: Portal = Depends(portal)) -> Re
 
 def _bare_page(request: Request, template: str, status_code: int) -> Response:
     """A page for a request the portal could not take up (no session read, English)."""
-    settings: Settings = request.app.state.settings
-    language = "en"
-    html = render(request, template, {
-        "t": translator(language), "_": translator(language)._, "lang": language,
-        "csrf_token": "", "signed_in": False, "current_path": "/", "poll_seconds": 0,
-        "oidc_enabled": settings.oidc_enabled, "no_language_switch": True,
-    }, status_code=status_code)
+    context = _layout(request.app.state.settings, "en", csrf_token="", signed_in=False,
+                      current_path="/", poll_seconds=0)
+    html = render(request, template, context | {"no_language_switch": True},
+                  status_code=status_code)
     html.headers["Cache-Control"] = "no-store"
     return html
 
