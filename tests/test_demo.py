@@ -29,7 +29,6 @@ from app.demo.cases import (
     DOMESTIC_ABUSE_BAIL,
     JOURNEYS,
     OFFICER_CHANGED_TWICE,
-    PORTAL_ACTIONS,
     RAPE_CROWN_COURT,
     SENTENCED_VIOLENCE_VCS,
     Ahead,
@@ -44,6 +43,7 @@ from app.demo.cases import (
     opened,
     person,
 )
+from app.demo.portal import ACTIONS
 from app.entitlements.models import Entitlement, EntitlementTransition
 from app.obligations.rules import age_on
 from app.outbound.models import AgencyRequest, OutboundWebhook
@@ -113,7 +113,7 @@ def test_replies_name_an_earlier_portal_step_that_makes_a_request():
         named: set[str] = set()
         for step in journey.steps:
             if isinstance(step, Portal):
-                assert step.action in PORTAL_ACTIONS, step
+                assert step.action in ACTIONS, step
                 assert not step.about or step.about in named, step
                 named |= {step.name} if step.name else set()
                 continue
@@ -208,7 +208,7 @@ def test_loads_every_event_type(session: Session, settings: Settings):
     loaded = set(session.scalars(select(ReceivedEvent.type).distinct()))
     assert loaded == set(CATALOGUE)
     actions = {s.action for j in JOURNEYS for s in j.steps if isinstance(s, Portal)}
-    assert actions == set(PORTAL_ACTIONS)
+    assert actions == set(ACTIONS)
     kinds = {a.agency_id: a.kind for a in session.scalars(select(Agency))}
     assert kinds == {a.agency_id: a.kind for a in DEMO_AGENCIES}
     _assert_dates_look_current(session)

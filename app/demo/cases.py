@@ -147,8 +147,9 @@ class Step:
 
 @dataclass(frozen=True)
 class Portal:
-    """Something the victim does in the portal (`action`, one of PORTAL_ACTIONS), with what the
-    portal's form would send. The loader does it through the portal's domain services."""
+    """Something the victim does in the portal (`action`, a key of app.demo.portal.ACTIONS),
+    with what the portal's form would send. The loader does it through the portal's domain
+    services."""
 
     day: int
     at: str  # "HH:MM", Europe/London
@@ -158,9 +159,6 @@ class Portal:
     about: str = ""  # feedback: the name of the escalation it answers
     victim_ref: str = "V1"
     author: str = "victim"  # or "representative"
-
-
-PORTAL_ACTIONS = ("vps", "vrr", "message", "escalate", "feedback")
 
 
 @dataclass(frozen=True)
