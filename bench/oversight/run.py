@@ -28,14 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
 
 from app.core.db import make_sessionmaker
-from app.core.migrations import upgrade_to_head
 from app.oversight import service
+from bench.generate import run as generate
 
-ADMIN_URL = os.environ.get("TMC_TEST_POSTGRES_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DATABASE = "tmc_bench_oversight"
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -141,17 +138,6 @@ LOAD = [
                     ELSE 'not_upheld' END, now()
         FROM generate_series(200, :n, 200) g"""),
 ]
-
-
-def recreate(admin_url: str) -> str:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    admin.dispose()
-    url = make_url(admin_url).set(database=DATABASE).render_as_string(hide_password=False)
-    upgrade_to_head(url)
-    return url
 
 
 def load(url: str, cases: int) -> dict[str, float]:
@@ -293,12 +279,12 @@ def main() -> None:
     parser.add_argument("--before", action="store_true",
                         help="also time the tables straight from the rows (once each)")
     args = parser.parse_args()
-    url = make_url(ADMIN_URL).set(database=DATABASE).render_as_string(hide_password=False)
+    url = generate.database_url(generate.ADMIN_URL, DATABASE)
     report: dict[str, Any] = {"cases": args.cases, "started": datetime.now(UTC).isoformat(),
                               "load_average_before": os.getloadavg(), "cpus": os.cpu_count()}
     if not args.skip_load:
         print(f"loading {args.cases} cases into {DATABASE}", flush=True)
-        url = recreate(ADMIN_URL)
+        url = generate.recreate(generate.ADMIN_URL, DATABASE)
         start = time.perf_counter()
         report["load_seconds"] = load(url, args.cases)
         report["load_total_seconds"] = time.perf_counter() - start
