@@ -189,13 +189,6 @@ def evidence_for_events(session: Session, victim_pk: int, event_pks: Sequence[in
     return {row.event_pk: row for row in rows if row.event_pk is not None}
 
 
-def event_belongs_to_case(session: Session, event_pk: int, case_pk: int) -> bool:
-    return session.scalar(
-        select(ReceivedEvent.id).where(ReceivedEvent.id == event_pk,
-                                       ReceivedEvent.case_pk == case_pk)
-    ) is not None
-
-
 def obligations_of_case(session: Session, case_pk: int, origin: str | None = None,
                         fresh: bool = False) -> Sequence[Obligation]:
     """`fresh`: overwrite objects already in the session (after a Core write)."""

@@ -215,10 +215,7 @@ def record_informed(session: Session, victim_pk: int, event_pk: int, at: datetim
     the case's obligations (each is met at the first such moment)."""
     if source not in INFORMED_SOURCES:
         raise ObligationError(f"source must be one of {', '.join(sorted(INFORMED_SOURCES))}")
-    case, _victim = _lock_victim_case(session, victim_pk)
-    if not repository.event_belongs_to_case(session, event_pk, case.id):
-        raise ObligationError("that event is not part of the victim's case")
-    _add_evidence(session, case.id, victim_pk, event_pk, INFORMED, source, at)
+    case, _changed = _add_informed(session, victim_pk, [event_pk], at, source)
     return recompute(session, case)
 
 
@@ -243,6 +240,16 @@ def record_portal_views(session: Session, victim_pk: int, event_pks: Sequence[in
     recomputation for all of them. Returns how many events got new (or earlier) evidence."""
     if not event_pks:
         return 0
+    case, changed = _add_informed(session, victim_pk, event_pks, at, PORTAL_VIEW)
+    if changed:
+        _sync(session, case, utcnow())
+    return changed
+
+
+def _add_informed(session: Session, victim_pk: int, event_pks: Sequence[int], at: datetime,
+                  source: str) -> tuple[Case, int]:
+    """Locks the victim's case and keeps the earliest 'informed' evidence per event; returns
+    the case and how many events got new (or earlier) evidence."""
     if at.tzinfo is None:
         raise ObligationError("evidence times must carry a time zone")
     case, _victim = _lock_victim_case(session, victim_pk)
@@ -250,14 +257,12 @@ def record_portal_views(session: Session, victim_pk: int, event_pks: Sequence[in
     if repository.events_of_case(session, list(wanted), case.id) != wanted:
         raise ObligationError("those events are not all part of the victim's case")
     existing = repository.evidence_for_events(session, victim_pk, list(wanted), INFORMED,
-                                              PORTAL_VIEW)
+                                              source)
     changed = 0
     for event_pk in sorted(wanted):
         changed += _keep_earliest(session, existing.get(event_pk), case.id, victim_pk, event_pk,
-                                  INFORMED, PORTAL_VIEW, at)
-    if changed:
-        _sync(session, case, utcnow())
-    return changed
+                                  INFORMED, source, at)
+    return case, changed
 
 
 def record_vps_page_opened(session: Session, victim_pk: int, at: datetime) -> list[Obligation]:
@@ -296,6 +301,8 @@ def _lock_victim_case(session: Session, victim_pk: int) -> tuple[Case, Victim]:
 def _add_evidence(session: Session, case_pk: int, victim_pk: int, event_pk: int | None,
                   kind: str, source: str, at: datetime) -> None:
     """Keeps the earliest moment per (victim, event, kind, source)."""
+    if at.tzinfo is None:
+        raise ObligationError("evidence times must carry a time zone")
     existing = repository.find_evidence(session, victim_pk, event_pk, kind, source)
     _keep_earliest(session, existing, case_pk, victim_pk, event_pk, kind, source, at)
 
@@ -304,8 +311,6 @@ def _keep_earliest(session: Session, existing: ObligationEvidence | None, case_p
                    victim_pk: int, event_pk: int | None, kind: str, source: str,
                    at: datetime) -> bool:
     """Adds the evidence, or moves the stored row earlier; False when it changes nothing."""
-    if at.tzinfo is None:
-        raise ObligationError("evidence times must carry a time zone")
     if existing is None:
         session.add(ObligationEvidence(case_pk=case_pk, victim_pk=victim_pk, event_pk=event_pk,
                                        kind=kind, source=source, at=at))
