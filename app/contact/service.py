@@ -57,6 +57,7 @@ from app.core.db import utcnow
 from app.core.i18n import LONDON
 from app.core.problems import Problem
 from app.core.worker import notify_workers
+from app.notifications import service as notifications
 from app.obligations import rules as obligation_rules
 from app.obligations import service as obligations
 from app.obligations.rules import MESSAGE, Period, working_days
@@ -259,25 +260,6 @@ def _answer(session: Session, case: Case, victim: Victim, thread: ContactThread,
                  resolved_at=reply.created_at)
 
 
-def _notify_victim(session: Session, victim_pk: int, template: str, now: datetime) -> None:
-    """Tells the victim there is something new (the wording and discretion rules are the
-    notifications domain's; no text of ours goes into the message)."""
-    from app.notifications import repository as notification_rows
-    from app.notifications import service as notifications
-
-    victim = notification_rows.get_victim(session, victim_pk)
-    if victim is None:
-        return
-    prefs = notifications.preferences_of(session, victim_pk)
-    numbers = [victim.mobile, victim.representative.mobile if victim.representative else None]
-    blocked = notification_rows.opted_out(session, numbers)
-    queued = notifications.queue_for_victim(session, victim, prefs, blocked, event_pk=None,
-                                            template=template, params={}, safety=False,
-                                            urgent=False, now=now)
-    if queued:
-        notify_workers(session, notifications.WAKE_TOPIC)
-
-
 def staff_reply(session: Session, case: Case, victim: Victim, *, author: str, name: str,
                 email: str, values: dict[str, str],
                 now: datetime | None = None) -> ContactMessage:
@@ -294,7 +276,7 @@ def staff_reply(session: Session, case: Case, victim: Victim, *, author: str, na
     session.add(reply)
     session.flush()
     _answer(session, case, victim, thread, reply, now)
-    _notify_victim(session, victim.id, "message.replied", now)
+    notifications.notify_victim(session, victim.id, "message.replied", now)
     session.commit()
     return reply
 
@@ -453,7 +435,8 @@ def resolve(session: Session, escalation_pk: int, *, by: str, values: dict[str, 
     _resolve(session, escalation, by, form.note, now)
     if escalation.reason == "no_reply" and escalation.thread_pk is not None:
         _note_answers_thread(session, escalation, by, form.note, now)
-    _notify_victim(session, escalation.victim_pk, "contact.escalation_resolved", now)
+    notifications.notify_victim(session, escalation.victim_pk, "contact.escalation_resolved",
+                                now)
     session.commit()
     return escalation
 

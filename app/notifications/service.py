@@ -315,6 +315,27 @@ def queue_for_victim(session: Session, victim: Victim, prefs: Preferences, block
     return len(targets)
 
 
+def notify_victim(session: Session, victim_pk: int, template: str, now: datetime) -> int:
+    """Queues a message with no event behind it (nothing urgent, no parameters) to the victim
+    and wakes the deliverers after commit; how many rows were queued (0: no such victim)."""
+    victim = repository.get_victim(session, victim_pk)
+    if victim is None:
+        return 0
+    prefs = effective_preferences(victim, repository.get_preference(session, victim_pk))
+    queued = _queue_notice(session, victim, prefs, template, now)
+    if queued:
+        notify_workers(session, WAKE_TOPIC)
+    return queued
+
+
+def _queue_notice(session: Session, victim: Victim, prefs: Preferences, template: str,
+                  now: datetime) -> int:
+    rep = victim.representative
+    blocked = repository.opted_out(session, [victim.mobile, rep.mobile if rep else None])
+    return queue_for_victim(session, victim, prefs, blocked, event_pk=None, template=template,
+                            params={}, safety=False, urgent=False, now=now)
+
+
 def raise_contact_task(session: Session, case_pk: int, victim_pk: int, reason: str,
                        due_at: datetime, event_pk: int | None = None,
                        notification_pk: int | None = None) -> ContactTask | None:
@@ -774,10 +795,7 @@ def send_update_reminders(session: Session, now: datetime | None = None,
                 "case_pk": row.case_pk, "victim_pk": victim.id, "obligation_pk": row.id,
                 "number": number, "due_at": due, "next_at": due + every, "created_at": now}):
             continue  # another worker sent this one
-        numbers = [victim.mobile, victim.representative.mobile if victim.representative else None]
-        queue_for_victim(session, victim, prefs, repository.opted_out(session, numbers),
-                         event_pk=None, template=templates.UPDATE_REMINDER, params={},
-                         safety=False, urgent=False, now=now)
+        _queue_notice(session, victim, prefs, templates.UPDATE_REMINDER, now)
         raise_contact_task(session, victim.case_pk, victim.id, "update-overdue", now)
         sent += 1
     if sent:
