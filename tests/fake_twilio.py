@@ -16,11 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qsl
 
 import requests
 from twilio.request_validator import RequestValidator
 
+from app.core.config import Settings
 from tests.fake_provider import ProviderHandler, serving
 
 ACCOUNT_SID = "AC" + "0" * 32
@@ -129,6 +131,14 @@ def fake_twilio(callbacks: list[str] | None = None, senders: int = 4) -> Iterato
     with serving(_handler(fake), fake._outbox, fake._send_callbacks, senders) as base_url:
         fake.base_url = base_url
         yield fake
+
+
+def settings_for(settings: Settings, fake: FakeTwilio, **more: Any) -> Settings:
+    """`settings` with texts sent through this fake (and any `more` settings)."""
+    return settings.model_copy(update={
+        "sms_backend": "twilio", "twilio_api_base_url": fake.base_url,
+        "twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN,
+        "twilio_from_number": FROM_NUMBER, **more})
 
 
 def wait_for(condition, timeout: float = 60.0, interval: float = 0.05) -> bool:

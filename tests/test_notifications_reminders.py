@@ -161,15 +161,12 @@ def test_the_worker_runs_the_reminders():
 def test_a_later_reminder_that_cannot_be_texted_goes_by_email(police, engine, settings):
     """Reminders carry no event: the fallback is told apart by the row it copies."""
     from app.notifications.providers import TwilioSms
-    from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, fake_twilio
+    from tests.fake_twilio import fake_twilio, settings_for
 
     police.send_ok("case.opened", REF, opened())
     due = period(engine).due_at
     with fake_twilio() as fake:
-        twilio = settings.model_copy(update={
-            "sms_backend": "twilio", "twilio_api_base_url": fake.base_url,
-            "twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN,
-            "twilio_from_number": FROM_NUMBER})
+        twilio = settings_for(settings, fake)
         providers = {"sms": TwilioSms(twilio), "email": OutboxProvider(factory_of(engine))}
         for number in (1, 2):
             at = due + timedelta(days=28 * (number - 1), hours=1)

@@ -19,7 +19,7 @@ from app.notifications.models import (
 from app.notifications.providers import OutboxProvider, TwilioSms
 from app.obligations.models import ObligationEvidence
 from tests.agency_client import opened, victim
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, fake_twilio
+from tests.fake_twilio import ACCOUNT_SID, FROM_NUMBER, fake_twilio, settings_for
 from tests.notify_helpers import alerts, attempts, deliver, factory_of, outbox, rows, tasks
 
 REF = "01/66666/26"
@@ -33,10 +33,7 @@ def fake():
 
 @pytest.fixture
 def twilio_settings(settings, fake):
-    return settings.model_copy(update={
-        "sms_backend": "twilio", "twilio_api_base_url": fake.base_url,
-        "twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN,
-        "twilio_from_number": FROM_NUMBER, "notification_digest_seconds": 0})
+    return settings_for(settings, fake, notification_digest_seconds=0)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from app.notifications.models import CREATED, SENDING
 from app.notifications.providers import OutboxProvider, TwilioSms
 from tests.agency_client import opened, victim
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, fake_twilio
+from tests.fake_twilio import fake_twilio, settings_for
 from tests.notify_helpers import attempts, deliver, factory_of, rows, tasks
 
 REF = "01/77001/26"
@@ -27,10 +27,7 @@ def fake():
 
 @pytest.fixture
 def twilio_settings(settings, fake):
-    return settings.model_copy(update={
-        "sms_backend": "twilio", "twilio_api_base_url": fake.base_url,
-        "twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN,
-        "twilio_from_number": FROM_NUMBER, "notification_digest_seconds": 0})
+    return settings_for(settings, fake, notification_digest_seconds=0)
 
 
 @pytest.fixture
