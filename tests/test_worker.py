@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from app.core.worker import _LOCAL_WORKERS, Job, Worker, notify_workers
+from app.core.worker import _LOCAL_WORKERS, Job, Worker, notify_workers, periodic
 
 
 @contextmanager
@@ -71,6 +71,20 @@ def test_wake_ups_run_the_deliverers_not_the_periodic_sweeps(engine):
         worker.wake_now()
         assert delivered_again.wait(5.0)
     assert runs["sweep"] == 1
+
+
+def test_a_periodic_job_runs_once_per_period_unless_it_found_work():
+    found = iter([2, 0, 5])  # what each run finds to do
+
+    def sweep(_factory) -> int:
+        return next(found)
+
+    job = periodic("sweep", sweep, seconds=3600.0)
+    assert not job.wake_on_notify and job.idle_interval == 3600.0
+    # Found work: may run again at once, to drain it; found none: not again within the hour,
+    # whichever of the worker's threads finds it due.
+    assert [job.run(None) for _ in range(4)] == [2, 0, 0, 0]  # type: ignore[arg-type]
+    assert next(found) == 5
 
 
 class Runs:
