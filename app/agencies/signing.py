@@ -6,7 +6,7 @@ import base64
 import binascii
 import secrets
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -53,10 +53,13 @@ def verify(body: str, headers: Mapping[str, str], active_secrets: Iterable[str])
     raise SignatureError(reason)
 
 
-def sign(secret: str, webhook_id: str, timestamp: datetime, body: str) -> dict[str, str]:
-    """Headers for an outbound (or test) delivery."""
-    return {
-        "webhook-id": webhook_id,
-        "webhook-timestamp": str(int(timestamp.timestamp())),
-        "webhook-signature": Webhook(secret).sign(webhook_id, timestamp, body),
-    }
+def sign(secrets: Iterable[str], webhook_id: str, body: str,
+         at: datetime | None = None) -> dict[str, str]:
+    """Standard Webhooks headers for an outbound delivery, with one `v1,` signature per secret
+    (newest first), so an agency that has or has not yet picked up a rotated secret can verify."""
+    at = at or datetime.now(UTC)
+    signatures = [Webhook(secret).sign(webhook_id, at, body) for secret in secrets]
+    if not signatures:
+        raise ValueError("the agency has no active signing secret")
+    return {"webhook-id": webhook_id, "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": " ".join(signatures)}

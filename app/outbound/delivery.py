@@ -1,5 +1,5 @@
-"""How one outbound webhook goes over the wire: the retry schedule, the Standard Webhooks
-signature and the HTTP POST. No database here."""
+"""How one outbound webhook goes over the wire: the retry schedule and the HTTP POST (the
+signature is app.agencies.signing.sign). No database here."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ import random
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-
-from standardwebhooks.webhooks import Webhook
+from datetime import timedelta
 
 # Standard Webhooks retry schedule (contract s.6): the first try at once, then these waits
 # after each failure; a failure of the last try exhausts the delivery.
@@ -33,18 +30,6 @@ def retry_delay(failed_attempts: int, rng: random.Random | None = None) -> timed
         return None
     base = RETRY_SCHEDULE[failed_attempts]
     return base * (rng or random).uniform(1 - JITTER, 1 + JITTER)
-
-
-def signature_headers(secrets: Iterable[str], webhook_id: str, body: str,
-                      at: datetime | None = None) -> dict[str, str]:
-    """Standard Webhooks headers, with one `v1,` signature per active secret (newest first), so
-    an agency that has or has not yet picked up a rotated secret can verify."""
-    at = at or datetime.now(UTC)
-    signatures = [Webhook(secret).sign(webhook_id, at, body) for secret in secrets]
-    if not signatures:
-        raise ValueError("the agency has no active signing secret")
-    return {"webhook-id": webhook_id, "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": " ".join(signatures)}
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import orjson
 from prometheus_client import Counter
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.agencies import signing
 from app.agencies.models import Agency
 from app.cases.models import Case, Victim
 from app.core import crypto
@@ -293,7 +294,7 @@ def _sweep_expired(session: Session, now: datetime) -> None:
 
 def send(item: Claimed) -> delivery.Response:
     try:
-        headers = delivery.signature_headers(item.secrets, item.webhook_id, item.body)
+        headers = signing.sign(item.secrets, item.webhook_id, item.body)
     except ValueError as exc:
         return delivery.Response(None, str(exc), 0)
     return delivery.post(item.url, item.body, headers)
