@@ -1,17 +1,57 @@
-"""A real uvicorn server on 127.0.0.1 in a background thread, for tests that need real sockets
-and real concurrency (the TestClient runs requests one at a time)."""
+"""Real servers for tests that need real sockets and real concurrency (the TestClient runs
+requests one at a time): the app under uvicorn in a background thread (`serve`), `tmc` commands
+as processes (`start_tmc`), and a free port for anything else."""
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 
 from app.core.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_tmc(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`tmc ARGS` as a process in the repository, its output appended to `log`."""
+    tmc = Path(sys.executable).with_name("tmc")
+    command = [str(tmc)] if tmc.exists() else [sys.executable, "-m", "app.cli"]
+    with log.open("ab") as sink:
+        return subprocess.Popen([*command, *args], env=env, cwd=ROOT, stdout=sink, stderr=sink)
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM to each, then up to 30 s for each to finish before it is killed."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def is_ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_twilio import wait_for
-from tests.test_scale_out import _free_port, _ready, _stop, _tmc
+from tests.live_server import free_port, is_ready, start_tmc, stop_processes
 
 
 def _children(pid: int) -> list[int]:
@@ -24,21 +24,21 @@ def _environ(pid: int) -> dict[str, str]:
 
 
 def _app_process_environments(tmp_path: Path, extra: dict[str, str]) -> list[dict[str, str]]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("TMC_") and k != "MALLOC_ARENA_MAX"} | {
         "TMC_ENV": "test", "TMC_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}", **extra}
-    _tmc("migrate", env=env, log=tmp_path / "migrate.log").wait(timeout=120)
-    process = _tmc("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+    start_tmc("migrate", env=env, log=tmp_path / "migrate.log").wait(timeout=120)
+    process = start_tmc("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
                    "--no-worker", env=env, log=tmp_path / "serve.log")
     try:
-        assert wait_for(lambda: _ready(f"http://127.0.0.1:{port}"), timeout=60), \
+        assert wait_for(lambda: is_ready(f"http://127.0.0.1:{port}"), timeout=60), \
             (tmp_path / "serve.log").read_text()
         # uvicorn's supervisor starts the app processes (and a resource tracker): the ones
         # serving requests are those running the app.
         return [_environ(pid) for pid in _children(process.pid)]
     finally:
-        _stop([process])
+        stop_processes([process])
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")

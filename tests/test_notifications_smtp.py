@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-import socket
 from email.message import EmailMessage
 
 import pytest
@@ -12,6 +11,7 @@ from aiosmtpd.controller import Controller
 from app.notifications.models import DELIVERED, PERMANENT_FAILURE
 from app.notifications.providers import OutboxProvider, SmtpEmail
 from tests.agency_client import opened, victim
+from tests.live_server import free_port
 from tests.notify_helpers import deliver, factory_of, rows, tasks
 
 REF = "01/77777/26"
@@ -35,16 +35,10 @@ class Mailbox:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def mailbox():
     handler = Mailbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     handler.port = controller.port
     yield handler

@@ -7,10 +7,6 @@ receipts, posted back to the first app, meet the Victims' Code obligations."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,42 +22,12 @@ from app.notifications.models import DELIVERED, Notification
 from app.obligations.models import Obligation
 from tests.agency_client import AgencyClient, opened
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, fake_twilio, wait_for
+from tests.live_server import free_port, is_ready, start_tmc, stop_processes
 from tests.portal.helpers import ALEX, CODE, csrf_of
 
-ROOT = Path(__file__).resolve().parents[1]
 REF = "01/99001/26"
 REDIS_URL = "redis://127.0.0.1:6379/7"
 MOBILE = "+447700900123"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tmc(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen:
-    tmc = Path(sys.executable).with_name("tmc")
-    command = [str(tmc)] if tmc.exists() else [sys.executable, "-m", "app.cli"]
-    with log.open("ab") as sink:
-        return subprocess.Popen([*command, *args], env=env, cwd=ROOT, stdout=sink, stderr=sink)
-
-
-def _stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _ready(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture
@@ -82,7 +48,7 @@ def test_two_apps_and_two_workers_share_everything(database_url, settings, sessi
         pytest.skip("scale-out runs on PostgreSQL")
     _agency, secret = agencies.add_agency(session, settings.secret_key, "met-police", "police",
                                           "Metropolitan Police Service")
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     with fake_twilio(callbacks=["delivered"]) as fake:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TMC_")} | {
@@ -91,12 +57,12 @@ def test_two_apps_and_two_workers_share_everything(database_url, settings, sessi
             "TMC_SMS_BACKEND": "twilio", "TMC_TWILIO_API_BASE_URL": fake.base_url,
             "TMC_TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TMC_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "TMC_TWILIO_FROM_NUMBER": FROM_NUMBER, "TMC_NOTIFICATION_DIGEST_SECONDS": "0"}
-        processes = [_tmc("serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker",
+        processes = [start_tmc("serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker",
                           env=env, log=tmp_path / f"app-{port}.log") for port in ports]
-        processes += [_tmc("worker", "--concurrency", "2", env=env,
+        processes += [start_tmc("worker", "--concurrency", "2", env=env,
                            log=tmp_path / f"worker-{n}.log") for n in range(2)]
         try:
-            assert wait_for(lambda: all(_ready(b) for b in bases), timeout=60), _logs(tmp_path)
+            assert wait_for(lambda: all(is_ready(b) for b in bases), timeout=60), _logs(tmp_path)
             _agencies_post_to_either_app(bases, secret)
             _sign_in_across_apps(bases, fake)
             _code_requests_share_one_limit(bases)
@@ -105,7 +71,7 @@ def test_two_apps_and_two_workers_share_everything(database_url, settings, sessi
             assert wait_for(lambda: _obligation_met(engine, "inform-police-decision"),
                             timeout=30), _logs(tmp_path)
         finally:
-            _stop(processes)
+            stop_processes(processes)
 
 
 def _agencies_post_to_either_app(bases: list[str], secret: str) -> None:

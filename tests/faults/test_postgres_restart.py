@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -28,7 +27,7 @@ from app.core.config import Settings
 from app.core.db import make_engine, make_sessionmaker
 from app.core.migrations import upgrade_to_head
 from tests.agency_client import AgencyClient, opened
-from tests.live_server import live_server
+from tests.live_server import free_port, live_server
 
 REF = "01/77003/26"
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
@@ -37,12 +36,6 @@ SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 def _pg_bin() -> Path | None:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     return found[-1].parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -86,8 +79,8 @@ def private_postgres(tmp_path_factory) -> Iterator[PrivatePostgres]:
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL server binaries are required in CI")
         pytest.skip("no PostgreSQL server binaries")
-    folder = Path("/tmp") / f"tmc-pg-{os.getpid()}-{_free_port()}"  # short: socket path limit
-    server = PrivatePostgres(binaries, folder, _free_port())
+    folder = Path("/tmp") / f"tmc-pg-{os.getpid()}-{free_port()}"  # short: socket path limit
+    server = PrivatePostgres(binaries, folder, free_port())
     server.init()
     server.start()
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,15 +13,10 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from tests.live_server import free_port
 from tests.portal.helpers import ALEX, open_case, request_code
 
 REF = "01/77002/26"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PrivateRedis:
@@ -57,7 +51,7 @@ class PrivateRedis:
 def private_redis() -> Iterator[PrivateRedis]:
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed")
-    server = PrivateRedis(_free_port())
+    server = PrivateRedis(free_port())
     server.start()
     yield server
     server.stop()

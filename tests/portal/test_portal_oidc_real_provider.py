@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from tests.agency_client import Registry
-from tests.live_server import live_server
-from tests.oidc_provider import free_port, oidc_provider, through_provider
+from tests.live_server import free_port, live_server
+from tests.oidc_provider import oidc_provider, through_provider
 from tests.portal.helpers import ALEX, latest_code, open_case, request_code, submit_code
 
 CALLBACK = "/sign-in/oidc/callback"

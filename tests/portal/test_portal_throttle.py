@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import uuid
 
 import pytest
 
 from app.core.ratelimit import Throttle
+from tests.live_server import free_port
 
 REDIS_URL = os.environ.get("TMC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -23,12 +23,6 @@ def _redis_up() -> bool:
         return True
     except Exception:
         return False
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_memory_throttle_refuses_over_the_limit():
@@ -50,7 +44,7 @@ def test_redis_throttle_is_shared_between_processes():
 
 
 def test_redis_down_falls_back_to_memory_and_logs(caplog):
-    throttle = Throttle(f"redis://127.0.0.1:{_closed_port()}/0")
+    throttle = Throttle(f"redis://127.0.0.1:{free_port()}/0")
     with caplog.at_level(logging.WARNING, logger="app.core.ratelimit"):
         results = [throttle.hit("2/minute", "k") for _ in range(3)]
     assert results == [True, True, False]

@@ -11,11 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from app.staff.models import StaffAccount
-from tests.live_server import live_server
+from tests.live_server import free_port, live_server
 from tests.oidc_provider import (
     STAFF_CLIENT_ID,
     STAFF_CLIENT_SECRET,
-    free_port,
     oidc_provider,
     through_provider,
 )
