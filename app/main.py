@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,8 +14,10 @@ from sqlalchemy.exc import DBAPIError
 from app.agencies.routes import router as agency_router
 from app.core import metrics
 from app.core.config import Settings, get_settings
-from app.core.db import make_engine, make_sessionmaker
+from app.core.db import describe_db_error, make_engine, make_sessionmaker
 from app.core.problems import Problem, database_unavailable, handle_problem, problem_response
+
+log = logging.getLogger("tmc.app")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,7 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(Problem, handle_problem)
 
-    async def handle_db_down(_request, _exc: Exception) -> JSONResponse:
+    async def handle_db_down(_request, exc: DBAPIError) -> JSONResponse:
+        log.warning("request answered 503: database error (%s)", describe_db_error(exc))
         return problem_response(database_unavailable())
 
     app.add_exception_handler(DBAPIError, handle_db_down)

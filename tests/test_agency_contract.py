@@ -544,6 +544,23 @@ def test_database_down_is_503_and_not_ready_but_alive(caplog):
         app.state.engine.dispose()
 
 
+def test_a_database_error_outside_the_webhook_is_a_logged_503(caplog):
+    """Any other route (here a portal page with a session cookie) gets the same 503, and the
+    operator is told why: before, the app-wide handler answered without a word in the log."""
+    settings = Settings(env="test", database_url="postgresql+psycopg://postgres@127.0.0.1:1/nope",
+                        base_url="http://testserver",
+                        secret_key="test-secret-key-that-is-long-enough-0123456789")
+    app = create_app(settings)
+    try:
+        with TestClient(app) as client:
+            response = client.get("/", headers={"Cookie": "tmc_session=some-token"})
+    finally:
+        app.state.engine.dispose()
+    assert_problem(response, 503, "database-unavailable")
+    logged = [r.getMessage() for r in caplog.records if r.name == "tmc.app"]
+    assert logged == ["request answered 503: database error (OperationalError, SQLSTATE -)"]
+
+
 def test_ready_when_the_database_answers(client):
     assert client.get("/readyz").status_code == 200
     assert client.get("/healthz").status_code == 200

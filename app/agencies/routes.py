@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.agencies import service
+from app.core.db import describe_db_error
 from app.core.metrics import EVENTS
 from app.core.problems import Problem, database_unavailable, problem_response
 from app.core.request_limits import BodyTimeout
@@ -49,17 +50,10 @@ def _ingest(request: Request, agency_id: str, body: bytes) -> service.Outcome:
         except DBAPIError as exc:
             session.rollback()
             if exc.connection_invalidated or _is_unavailable(exc):
-                _log_unavailable(exc)
+                log.warning("event refused with 503: database unavailable (%s)",
+                            describe_db_error(exc))
                 raise database_unavailable() from None
             raise
-
-
-def _log_unavailable(exc: DBAPIError) -> None:
-    # The driver's class and SQLSTATE say why (e.g. 53300: too many connections) without the
-    # statement or its parameters, which may hold a victim's details.
-    orig = exc.orig
-    log.warning("event refused with 503: database unavailable (%s, SQLSTATE %s)",
-                type(orig).__name__, getattr(orig, "sqlstate", None) or "-")
 
 
 def _ingest_limiter(request: Request) -> CapacityLimiter:

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -134,3 +135,11 @@ def upsert_ignore(
     statement = _upsert_statement(connection.dialect.name, model.__table__,  # type: ignore
                                   tuple(conflict_columns))
     return connection.execute(statement, values).scalar_one_or_none()
+
+
+def describe_db_error(exc: DBAPIError) -> str:
+    """The driver's class and SQLSTATE (e.g. 53300: too many connections): enough for an
+    operator to tell why, without the statement or its parameters, which may hold a victim's
+    details."""
+    orig = exc.orig
+    return f"{type(orig).__name__}, SQLSTATE {getattr(orig, 'sqlstate', None) or '-'}"
