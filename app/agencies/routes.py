@@ -13,7 +13,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from app.agencies import service
 from app.core.db import describe_db_error
 from app.core.metrics import EVENTS
-from app.core.problems import Problem, database_unavailable, problem_response
+from app.core.problems import (
+    Problem,
+    body_timeout,
+    body_too_large,
+    database_unavailable,
+    problem_response,
+)
 from app.core.request_limits import BodyTimeout
 
 router = APIRouter(tags=["agency events"])
@@ -25,17 +31,17 @@ PROBLEM = {"content": {"application/problem+json": {}}}
 async def read_body_capped(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise Problem(413, "body-too-large", f"The body must be at most {limit} bytes.")
+        raise body_too_large(f"The body must be at most {limit} bytes.")
     chunks, size = [], 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise Problem(413, "body-too-large", f"The body must be at most {limit} bytes.")
+                raise body_too_large(f"The body must be at most {limit} bytes.")
             chunks.append(chunk)
     except BodyTimeout:
-        raise Problem(408, "body-timeout", "The body did not arrive in time. Nothing was stored; "
-                      "send the event again.") from None
+        raise body_timeout("The body did not arrive in time. Nothing was stored; "
+                           "send the event again.") from None
     return b"".join(chunks)
 
 

@@ -45,3 +45,18 @@ async def handle_problem(_request: Request, exc: Exception) -> JSONResponse:
 def database_unavailable() -> Problem:
     return Problem(503, "database-unavailable",
                    "The portal cannot store data right now. Nothing was saved; please retry.")
+
+
+# One type and title per problem, whoever answers it: RequestLimitsMiddleware for every route,
+# the agency webhook for its own streamed body (app/agencies/routes.py).
+
+def body_too_large(detail: str) -> Problem:
+    return Problem(413, "body-too-large", detail, title="Request too large")
+
+
+def body_timeout(detail: str) -> Problem:
+    return Problem(408, "body-timeout", detail, title="Request timeout")
+
+
+def headers_too_large(detail: str) -> Problem:
+    return Problem(431, "headers-too-large", detail, title="Request headers too large")

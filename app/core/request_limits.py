@@ -9,14 +9,22 @@ called: a slow client costs a buffer of at most that size, never a route's resou
 portal's in-flight slots, a database connection), and a request cut off has done no work.
 Agency webhooks stream their own body with their own limit and contract-shaped 413
 (app/agencies/routes.py); they get the same deadline, raised from `receive` as `BodyTimeout`.
-A pure ASGI middleware."""
+A pure ASGI middleware; its refusals are the app's problem details (app/core/problems.py),
+sent by the same response class the exception handlers use, and close the connection."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import anyio
+
+from app.core.problems import (
+    Problem,
+    body_timeout,
+    body_too_large,
+    headers_too_large,
+    problem_response,
+)
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -44,23 +52,23 @@ class RequestLimitsMiddleware:
             await self.app(scope, receive, send)
             return
         if sum(len(k) + len(v) for k, v in scope["headers"]) > self.max_header_bytes:
-            await _refuse(send, 431, "Request headers too large",
-                          "The request's headers are larger than this service accepts.")
+            await _refuse(scope, receive, send, headers_too_large(
+                "The request's headers are larger than this service accepts."))
             return
         if scope["path"].startswith(self.exempt_prefixes):
             await self._call_with_body_deadline(scope, receive, send)
             return
         if _declared_length(scope) > self.max_body_bytes:
-            await _refuse(send, 413, "Request too large", self._too_large_detail())
+            await _refuse(scope, receive, send, self._too_large())
             return
         try:
             with anyio.fail_after(self.body_timeout_seconds):
                 request = await self._read_whole_body(receive)
         except _TooLarge:
-            await _refuse(send, 413, "Request too large", self._too_large_detail())
+            await _refuse(scope, receive, send, self._too_large())
             return
         except TimeoutError:
-            await _refuse(send, 408, "Request timeout", self._too_slow_detail())
+            await _refuse(scope, receive, send, self._too_slow())
             return
         if request is not None:  # else the client went away while sending: no one to answer
             await self.app(scope, _replaying(request, receive), send)
@@ -113,14 +121,16 @@ class RequestLimitsMiddleware:
         except BodyTimeout:
             if started:
                 raise
-            await _refuse(send, 408, "Request timeout", self._too_slow_detail())
+            await _refuse(scope, receive, send, self._too_slow())
 
-    def _too_large_detail(self) -> str:
-        return f"The request body is larger than {self.max_body_bytes // 1024} KiB."
+    def _too_large(self) -> Problem:
+        return body_too_large(
+            f"The request body is larger than {self.max_body_bytes // 1024} KiB.")
 
-    def _too_slow_detail(self) -> str:
-        return (f"The request body did not arrive within {self.body_timeout_seconds:g} seconds. "
-                "Nothing was done with it.")
+    def _too_slow(self) -> Problem:
+        return body_timeout(
+            f"The request body did not arrive within {self.body_timeout_seconds:g} seconds. "
+            "Nothing was done with it.")
 
 
 def _replaying(request: Message, receive: Any) -> Any:
@@ -148,10 +158,7 @@ def _declared_length(scope: Scope) -> int:
     return 0
 
 
-async def _refuse(send: Any, status: int, title: str, detail: str) -> None:
-    body = json.dumps({"type": "about:blank", "title": title, "status": status,
-                       "detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": body})
+async def _refuse(scope: Scope, receive: Any, send: Any, problem: Problem) -> None:
+    """Answers with the problem; the connection is closed after it (the rest of the request,
+    if any, is never read)."""
+    await problem_response(problem, headers={"connection": "close"})(scope, receive, send)

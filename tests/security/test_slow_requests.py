@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from app.core.problems import PROBLEM_TYPE_BASE
 from app.core.security_headers import CONTENT_SECURITY_POLICY
 from tests.agency_client import opened
 from tests.journeys import row_counts
@@ -47,7 +48,8 @@ def test_a_form_body_trickled_past_the_deadline_is_408_and_signs_nobody_in(
         assert headers["content-type"] == "application/problem+json"
         assert headers["connection"] == "close"
         assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
-        assert json.loads(body)["status"] == 408
+        problem = json.loads(body)
+        assert problem["status"] == 408 and problem["type"] == PROBLEM_TYPE_BASE + "body-timeout"
         assert row_counts(engine) == before
         assert codes_sent(engine) == 0
         # The same form sent at an ordinary pace does sign in: the 408 is what stopped it.

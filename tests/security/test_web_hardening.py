@@ -9,6 +9,7 @@ import socket
 
 import pytest
 
+from app.core.problems import PROBLEM_TYPE_BASE
 from app.core.security_headers import CONTENT_SECURITY_POLICY
 from tests.live_server import live_server
 
@@ -46,6 +47,7 @@ def test_oversized_form_bodies_are_refused_before_they_are_read(client):
         "content-type": "application/x-www-form-urlencoded", "cookie": page.headers.get(
             "set-cookie", "").split(";")[0]})
     assert response.status_code == 413
+    assert response.json()["type"] == PROBLEM_TYPE_BASE + "body-too-large"
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
 
 
@@ -57,6 +59,7 @@ def test_oversized_body_without_content_length_is_cut_off(client):
     response = client.post("/sign-in", content=chunks(), headers={
         "content-type": "application/x-www-form-urlencoded"})
     assert response.status_code == 413
+    assert response.json()["type"] == PROBLEM_TYPE_BASE + "body-too-large"
 
 
 def test_a_header_flood_is_refused_and_the_server_keeps_serving(settings):
