@@ -83,7 +83,8 @@ ACTIONS: dict[str, Action] = {"vps": _vps, "vrr": _vrr, "message": _message,
 def perform(session: Session, case: Case, victim: Victim, step: Portal, at: datetime,
             requests: Mapping[str, str]) -> str | None:
     """Does the step as the victim; each service commits. Raises the service's own error
-    (EntitlementError, InvalidTransition, ContactError) or PortalStepError when refused."""
+    (EntitlementError, InvalidTransition, Unavailable, ContactError) or PortalStepError when
+    refused."""
     if step.action not in ACTIONS:
         raise PortalStepError(f"unknown portal action {step.action!r}")
     return ACTIONS[step.action](session, case, victim, step, at, requests)

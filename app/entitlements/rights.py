@@ -55,6 +55,16 @@ class InvalidTransition(ValueError):
         self.right, self.state, self.trigger = right, state, trigger
 
 
+class Unavailable(ValueError):
+    """The case is not at a point where this can be done (nobody yet to send it to, no trial to
+    visit): like InvalidTransition, a conflict with where things stand, not a form filled in
+    wrongly (that is EntitlementError). `errors` maps where the page says so to what it says."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
 @dataclass(frozen=True)
 class Machine:
     right: str

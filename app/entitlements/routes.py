@@ -44,6 +44,8 @@ COMMON = {"R": r, "titles": TITLES, "state_labels": r.STATE_LABELS, "slugs": SLU
 
 
 NOT_NOW = N_("You cannot do that now. This page shows where it stands.")
+# What a right's action may be refused with; nothing has been written when one is raised.
+REFUSALS = (schemas.EntitlementError, r.InvalidTransition, r.Unavailable)
 
 
 def day(t: Translator, moment: Any) -> str:
@@ -96,14 +98,20 @@ def _show(p: Portal, access: portal_service.Access, right: str, key: str = "",
 
 
 def _refused(p: Portal, access: portal_service.Access, right: str, key: str,
-             exc: Exception, form: dict[str, str]) -> Response:
-    """A refused action: the page again with what went wrong, nothing changed."""
+             exc: Exception, form: dict[str, str], **context: Any) -> Response:
+    """A refused action: the page again with what went wrong, nothing changed. 400 when the
+    form was filled in wrongly (its answers shown again with their errors), 409 when the
+    right's or the case's state does not allow the action now."""
     p.db.rollback()
-    if isinstance(exc, r.InvalidTransition):
-        errors = {"state": NOT_NOW}
-        return _show(p, access, right, key, status_code=409, errors=errors, form=form)
-    assert isinstance(exc, schemas.EntitlementError)
-    return _show(p, access, right, key, status_code=400, errors=exc.errors, form=form)
+    if isinstance(exc, schemas.EntitlementError):
+        status_code, errors = 400, exc.errors
+    elif isinstance(exc, r.Unavailable):
+        status_code, errors = 409, exc.errors
+    else:
+        assert isinstance(exc, r.InvalidTransition)
+        status_code, errors = 409, {"state": NOT_NOW}
+    return _show(p, access, right, key, status_code=status_code, errors=errors, form=form,
+                 **context)
 
 
 def _act(p: Portal, access: portal_service.Access, right: str, trigger: str,
@@ -117,7 +125,7 @@ def _act(p: Portal, access: portal_service.Access, right: str, trigger: str,
     try:
         service.act(p.db, access.case, access.victim, right, trigger, form, key=decision_key,
                     actor=access.role)
-    except (r.InvalidTransition, schemas.EntitlementError) as exc:
+    except REFUSALS as exc:
         return _refused(p, access, right, key, exc, form)
     assert p.row is not None
     portal_service.record_action(p.db, p.row, access, f"rights.{right}.{trigger}")
@@ -166,12 +174,8 @@ def vps_write_submit(public_id: str, p: Portal = Depends(portal)) -> Response:
         return access
     try:
         service.save_vps_draft(p.db, access.case, access.victim, p.form)
-    except (r.InvalidTransition, schemas.EntitlementError) as exc:
-        p.db.rollback()
-        errors = exc.errors if isinstance(exc, schemas.EntitlementError) else {
-            "state": NOT_NOW}
-        return _show(p, access, r.VPS, status_code=400, errors=errors, form=p.form,
-                     writing=True)
+    except REFUSALS as exc:
+        return _refused(p, access, r.VPS, "", exc, p.form, writing=True)
     base = f"/cases/{access.public_id}/rights/personal-statement"
     if p.form.get("action") == "preview":
         return redirect(p, f"{base}/preview")
@@ -238,7 +242,7 @@ def court_visit(public_id: str, p: Portal = Depends(portal)) -> Response:
         return access
     try:
         service.request_pretrial_visit(p.db, access.case, access.victim)
-    except schemas.EntitlementError as exc:
+    except REFUSALS as exc:
         return _refused(p, access, r.SUPPORT, "", exc, p.form)
     return redirect(p, f"/cases/{access.public_id}/rights/support?sent=visit")
 

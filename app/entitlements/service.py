@@ -24,7 +24,7 @@ from app.core.i18n import N_
 from app.entitlements import repository
 from app.entitlements import rights as r
 from app.entitlements.models import Entitlement, EntitlementTransition
-from app.entitlements.schemas import EntitlementError, details_for, parse_vps_draft
+from app.entitlements.schemas import details_for, parse_vps_draft
 from app.obligations import repository as obligations_repository
 from app.obligations import service as obligations
 from app.obligations.rules import (
@@ -310,7 +310,8 @@ def act(session: Session, case: Case, victim: Victim, right: str, trigger: str,
         now: datetime | None = None) -> Entitlement:
     """The victim moves a right (asks, updates, says no, changes their mind); commits.
 
-    Raises InvalidTransition or EntitlementError before anything is written."""
+    Raises EntitlementError (the form), InvalidTransition or Unavailable (the right's or the
+    case's state) before anything is written."""
     if trigger not in r.VICTIM_TRIGGERS:
         raise ValueError(f"{trigger} is not something a victim does")
     now = now or utcnow()
@@ -325,7 +326,7 @@ def act(session: Session, case: Case, victim: Victim, right: str, trigger: str,
         agency = route(session, case, right, rights.facts, item.decision)
         opting_out = right == r.VCS and trigger == r.DECLINE
         if agency is None and not opting_out:  # an opt-out is kept even with nobody to tell
-            raise EntitlementError({"agency": N_(
+            raise r.Unavailable({"agency": N_(
                 "The organisation that deals with this is not working on your case yet. "
                 "Try again later, or send a message to your officer.")})
         if agency is not None:
@@ -392,15 +393,16 @@ def record_vps_page_opened(session: Session, victim: Victim, now: datetime | Non
 
 def request_pretrial_visit(session: Session, case: Case, victim: Victim,
                            now: datetime | None = None) -> AgencyRequest:
-    """Asks the Witness Care Unit for a visit to the court before the trial; commits."""
+    """Asks the Witness Care Unit for a visit to the court before the trial; commits. Raises
+    Unavailable when the case is not at that point."""
     facts = facts_for(session, case, victim)
     if not facts.charged or facts.trial_over or facts.closed:
-        raise EntitlementError({"visit": N_("A court visit can be arranged once the suspect "
-                                            "has been charged and before the trial.")})
+        raise r.Unavailable({"visit": N_("A court visit can be arranged once the suspect "
+                                         "has been charged and before the trial.")})
     agency = route(session, case, r.SUPPORT, facts, purpose="pretrial_visit")
     if agency is None:
-        raise EntitlementError({"visit": N_("The Witness Care Unit is not working on your case "
-                                            "yet. Try again later.")})
+        raise r.Unavailable({"visit": N_("The Witness Care Unit is not working on your case "
+                                         "yet. Try again later.")})
     request = outbound.submit(session, case=case, victim=victim, agency=agency,
                               kind="support_referral",
                               details={"service": "pretrial_court_visit"}, now=now)

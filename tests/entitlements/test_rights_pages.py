@@ -192,7 +192,7 @@ def test_vps_not_available_before_charge_refuses_and_changes_nothing(client, eng
     assert "Not yet available" in client.get(base).text
     response = post(client, f"{base}/write", {"action": "save", "statement": "x",
                                                "reading": ""})
-    assert response.status_code == 400
+    assert response.status_code == 409  # the right's state, not the form: a conflict
     assert "You cannot do that now" in response.text
     assert count(engine, Entitlement) == 0
 
