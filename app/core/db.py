@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,63 @@ def _begin_immediate(connection: Any) -> None:
 POOL_TIMEOUT_SECONDS = 5.0
 
 
+_READ_ONLY = "tmc_read_only"
+_READ_VERBS = ("SELECT", "BEGIN", "SHOW")  # BEGIN: SQLite's "BEGIN IMMEDIATE" (_begin_immediate)
+
+
+def _transaction_began(connection: Any) -> None:
+    connection.info[_READ_ONLY] = True
+
+
+def _note_writes(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    """A transaction stays read-only while every statement it runs is a read. Anything else
+    (INSERT, UPDATE, DELETE, WITH, SAVEPOINT, DDL...) counts as a write."""
+    if connection.info.get(_READ_ONLY) and \
+            not statement.lstrip()[:6].upper().startswith(_READ_VERBS):
+        connection.info[_READ_ONLY] = False
+
+
+def _track_read_only_transactions(engine: Engine) -> None:
+    event.listen(engine, "begin", _transaction_began)
+    event.listen(engine, "before_cursor_execute", _note_writes)
+
+
+class AppSession(Session):
+    """A Session that ends a transaction which only read with COMMIT when it is closed.
+
+    For a transaction that wrote nothing COMMIT and ROLLBACK are the same, but psycopg
+    discards every prepared statement of the connection (and its counts towards preparing) on
+    each ROLLBACK (`Connection.rollback` in psycopg/_connection_base.py). Requests that read
+    and close their session without committing (pages, polls, staff reads, idle worker passes)
+    therefore made the pool parse and plan every statement every time: two thirds of
+    PostgreSQL's CPU for a case page. Anything that may have written (a statement that is not
+    a read, pending ORM changes, a savepoint) is rolled back as before; so is everything when
+    the connection's engine does not track writes (only `make_engine`'s engines do)."""
+
+    def close(self) -> None:
+        self._commit_if_only_read()
+        super().close()
+
+    def _commit_if_only_read(self) -> None:
+        connection = self.info.pop(_CONNECTION, None)
+        if connection is None or self.new or self.dirty or self.deleted:
+            return
+        transaction = self.get_transaction()
+        if transaction is None or not transaction.is_active or connection.closed \
+                or not connection.in_transaction() or connection.info.get(_READ_ONLY) is not True:
+            return
+        with contextlib.suppress(DBAPIError):  # then close() rolls back and discards it
+            self.commit()
+
+
+_CONNECTION = "tmc_connection"
+
+
+@event.listens_for(AppSession, "after_begin")
+def _remember_connection(session: Session, _transaction: Any, connection: Any) -> None:
+    session.info[_CONNECTION] = connection
+
+
 def make_engine(url: str, pool_size: int = 10,
                 pool_timeout: float = POOL_TIMEOUT_SECONDS) -> Engine:
     if url.startswith("sqlite"):
@@ -96,15 +154,18 @@ def make_engine(url: str, pool_size: int = 10,
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _enable_sqlite_pragmas)
         event.listen(engine, "begin", _begin_immediate)
+        _track_read_only_transactions(engine)
         return engine
     # No pre-ping: it costs a round trip per checkout. A connection that died while pooled
     # fails its first statement instead, is invalidated, and the webhook answers 503 (retried).
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
-                         pool_timeout=pool_timeout)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                           pool_timeout=pool_timeout)
+    _track_read_only_transactions(engine)
+    return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return sessionmaker(engine, class_=AppSession, expire_on_commit=False, autoflush=False)
 
 
 _UPSERTS: dict[tuple[str, str, tuple[str, ...]], Any] = {}

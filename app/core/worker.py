@@ -28,6 +28,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.core.db import make_sessionmaker
+
 log = logging.getLogger("tmc.worker")
 WAKE_CHANNEL = "tmc_work"
 
@@ -116,7 +118,7 @@ class Worker:
     def __init__(self, engine: Engine, jobs: Sequence[Job], concurrency: int = 1,
                  poll_seconds: float = 1.0) -> None:
         self.engine = engine
-        self.sessionmaker = sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self.sessionmaker = make_sessionmaker(engine)
         self.jobs = list(jobs)
         self.concurrency = max(1, concurrency)
         self.poll_seconds = poll_seconds
