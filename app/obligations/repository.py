@@ -222,16 +222,25 @@ def obligations_for_display(session: Session, case_pk: int) -> Sequence[Row[Any]
     ).all()
 
 
-def pending_for_victim(session: Session, case_pk: int, victim_pk: int) -> Sequence[Obligation]:
+_obligation = Obligation.__table__
+# Built once (building and cache-keying a statement costs more than running it); plain rows
+# of what a victim's "What happens next" shows.
+_PENDING_FOR_VICTIM = (
+    select(_obligation.c.rule_id, _obligation.c.owner, _obligation.c.due_at,
+           _obligation.c.closes_at, _obligation.c.enhanced)
+    .where(_obligation.c.case_pk == bindparam("case_pk"),
+           or_(_obligation.c.victim_pk == bindparam("victim_pk"),
+               _obligation.c.victim_pk.is_(None)),
+           _obligation.c.status.in_(("open", "breached")), _obligation.c.due_at.is_not(None))
+    .order_by(_obligation.c.due_at, _obligation.c.id))
+
+
+def pending_for_victim(session: Session, case_pk: int, victim_pk: int) -> Sequence[Row[Any]]:
     """Open or breached obligations owed to this victim (or to the whole case), soonest due
-    first; those not yet started (no due date) are left out."""
-    return session.scalars(
-        select(Obligation).where(
-            Obligation.case_pk == case_pk,
-            (Obligation.victim_pk == victim_pk) | Obligation.victim_pk.is_(None),
-            Obligation.status.in_(("open", "breached")), Obligation.due_at.is_not(None))
-        .order_by(Obligation.due_at, Obligation.id)
-    ).all()
+    first, as (rule_id, owner, due_at, closes_at, enhanced) rows; those not yet started (no
+    due date) are left out."""
+    return session.execute(_PENDING_FOR_VICTIM,
+                           {"case_pk": case_pk, "victim_pk": victim_pk}).all()
 
 
 def mark_breached(session: Session, now: datetime,
