@@ -6,8 +6,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -18,6 +18,13 @@ from app.core.db import describe_db_error, make_engine, make_sessionmaker
 from app.core.problems import Problem, database_unavailable, handle_problem, problem_response
 
 log = logging.getLogger("tmc.app")
+
+# Machine callers, which get the problem JSON when the database is down: agencies
+# (agency-events.md), the JSON APIs and the SMS and email providers' callbacks. Every other
+# path that reads the database is a page a person is looking at.
+MACHINE_PREFIXES = ("/webhooks/", "/api/", "/notifications/")
+STAFF_PREFIX = "/staff"  # app/staff, app/oversight and the staff pages of app/contact
+DATABASE_DOWN_RETRY_AFTER_SECONDS = 5
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,9 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(Problem, handle_problem)
 
-    async def handle_db_down(_request, exc: DBAPIError) -> JSONResponse:
+    async def handle_db_down(request: Request, exc: DBAPIError) -> Response:
         log.warning("request answered 503: database error (%s)", describe_db_error(exc))
-        return problem_response(database_unavailable())
+        return _database_down_response(request)
 
     app.add_exception_handler(DBAPIError, handle_db_down)
     app.include_router(agency_router)
@@ -53,6 +60,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_staff(app, settings)
     _add_hardening(app, settings)
     return app
+
+
+def _database_down_response(request: Request) -> Response:
+    """The problem for machines; for people (htmx requests included: never JSON) a page in the
+    staff console's or the portal's layout, with Retry-After and never cached."""
+    path = request.url.path
+    if path.startswith(MACHINE_PREFIXES):
+        return problem_response(database_unavailable())
+    if path == STAFF_PREFIX or path.startswith(STAFF_PREFIX + "/"):
+        from app.staff.routes import unavailable_page
+
+        page = unavailable_page(request)
+    else:
+        from app.portal.routes import unavailable_response
+
+        page = unavailable_response(request)
+    page.headers["Retry-After"] = str(DATABASE_DOWN_RETRY_AFTER_SECONDS)
+    return page
 
 
 def _add_staff(app: FastAPI, settings: Settings) -> None:
@@ -151,6 +176,7 @@ def _add_health_routes(app: FastAPI) -> None:
         try:
             with app.state.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
+                connection.commit()  # not a rollback, which drops psycopg's prepared statements
         except DBAPIError:
             return PlainTextResponse("database unavailable", status_code=503)
         return PlainTextResponse("ready")

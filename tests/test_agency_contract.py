@@ -4,20 +4,27 @@ problem details on every error, and that a rejected event leaves no trace in any
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
 from standardwebhooks.webhooks import Webhook
 
 from app.agencies import service
 from app.agencies.signing import new_secret
 from app.core.config import Settings
+from app.core.problems import database_unavailable
 from app.main import create_app
 from tests.agency_client import AgencyClient, at, opened, victim
+from tests.conftest import POSTGRES_ADMIN_URL
 from tests.journeys import (
     Cast,
     assert_problem,
@@ -27,6 +34,8 @@ from tests.journeys import (
     row_counts,
 )
 from tests.live_server import live_server
+from tests.portal.helpers import ALEX, case_ids, open_case, sign_in
+from tests.staff_helpers import sign_in_staff
 
 REF = "01/23456/26"
 LIMIT = 256 * 1024
@@ -545,8 +554,9 @@ def test_database_down_is_503_and_not_ready_but_alive(caplog):
 
 
 def test_a_database_error_outside_the_webhook_is_a_logged_503(caplog):
-    """Any other route (here a portal page with a session cookie) gets the same 503, and the
-    operator is told why: before, the app-wide handler answered without a word in the log."""
+    """Any other route (here a portal page with a session cookie) gets a 503 too (a page: see
+    below), and the operator is told why: before, the app-wide handler answered without a word
+    in the log."""
     settings = Settings(env="test", database_url="postgresql+psycopg://postgres@127.0.0.1:1/nope",
                         base_url="http://testserver",
                         secret_key="test-secret-key-that-is-long-enough-0123456789")
@@ -556,9 +566,116 @@ def test_a_database_error_outside_the_webhook_is_a_logged_503(caplog):
             response = client.get("/", headers={"Cookie": "tmc_session=some-token"})
     finally:
         app.state.engine.dispose()
-    assert_problem(response, 503, "database-unavailable")
+    assert response.status_code == 503
     logged = [r.getMessage() for r in caplog.records if r.name == "tmc.app"]
     assert logged == ["request answered 503: database error (OperationalError, SQLSTATE -)"]
+
+
+# --- 503 while the database is down: a page for people, the problem for machines -------------
+# The app's own database goes away under it (PostgreSQL stops taking connections to it and ends
+# its sessions; the SQLite file is replaced by a folder), then comes back for the row counts.
+
+UNAVAILABLE = "Sorry, the service is unavailable"
+LOGGED_503 = re.compile(r"request answered 503: database error \(OperationalError, SQLSTATE "
+                        r"[0-9A-Z-]+\)")
+
+
+@contextmanager
+def database_down(database_url: str, *engines: Engine) -> Iterator[None]:
+    for engine in engines:  # no pooled connection survives: every request must connect
+        engine.dispose()
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        path = Path(str(url.database))
+        aside = path.with_name(path.name + ".aside")
+        path.rename(aside)
+        path.mkdir()
+        try:
+            yield
+        finally:
+            path.rmdir()
+            aside.rename(path)
+        return
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = url.database
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE datname = :name"), {"name": name})
+        yield
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
+        admin.dispose()
+
+
+def assert_unavailable_page(response: Any, title_suffix: str | None) -> None:
+    """A 503 page a person can read, in its layout (`title_suffix`; None: an htmx fragment),
+    with nothing technical in it."""
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"].startswith("text/html"), response.headers
+    assert response.headers["cache-control"] == "no-store"
+    assert int(response.headers["retry-after"]) > 0
+    assert UNAVAILABLE in response.text
+    assert "Please try again in a few minutes." in response.text
+    for technical in ("database", "OperationalError", "SQLSTATE", "urn:tmc:problem"):
+        assert technical not in response.text, technical
+    if title_suffix is None:
+        assert "<html" not in response.text
+    else:
+        assert f"<title>{UNAVAILABLE} \N{EN DASH} {title_suffix}</title>" in response.text
+
+
+def assert_database_problem(response: Any) -> None:
+    """Exactly the problem agencies and API clients got before."""
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == database_unavailable().body()
+
+
+def test_a_victim_gets_a_page_not_json_when_the_database_is_down(app, client, police, engine,
+                                                                 database_url, caplog):
+    open_case(police, REF, [ALEX])
+    case_path = "/cases/" + case_ids(sign_in(client, engine, REF, "1990-05-17",
+                                             "+447700900123").text)[0]
+    before = row_counts(engine)
+    with database_down(database_url, app.state.engine, engine):
+        page = client.get(case_path, headers={"Accept": "text/html"})
+        poll = client.get(f"{case_path}/timeline?seen=0", headers={"HX-Request": "true"})
+        client.cookies.clear()
+        first_visit = client.get("/sign-in")  # no session yet: starting one needs the database
+    assert_unavailable_page(page, "Track My Crime")
+    assert_unavailable_page(poll, None)
+    assert_unavailable_page(first_visit, "Track My Crime")
+    assert row_counts(engine) == before
+    logged = [r.getMessage() for r in caplog.records if r.name == "tmc.app"]
+    assert len(logged) == 3 and all(LOGGED_503.fullmatch(m) for m in logged), logged
+
+
+def test_staff_get_a_page_in_the_staff_layout_when_the_database_is_down(app, client, engine,
+                                                                         database_url):
+    sign_in_staff(client, "pat.officer@met.police.uk", roles=("officer", "oversight"))
+    before = row_counts(engine)
+    with database_down(database_url, app.state.engine, engine):
+        cases = client.get("/staff/cases")
+        oversight = client.get("/staff/oversight")
+    assert_unavailable_page(cases, "Track My Crime staff")
+    assert_unavailable_page(oversight, "Track My Crime staff")
+    assert row_counts(engine) == before
+
+
+def test_agencies_and_api_clients_still_get_the_problem_when_the_database_is_down(
+        app, client, police, engine, database_url):
+    open_case(police, REF, [ALEX])
+    sign_in_staff(client, "hub@example.gov.uk", roles=("hub",))
+    before = row_counts(engine)
+    with database_down(database_url, app.state.engine, engine):
+        event = police.send("investigation.update", REF, UPDATE)
+        api = client.get("/api/staff/obligations", headers={"Accept": "text/html"})
+    assert_database_problem(event)
+    assert_database_problem(api)
+    assert row_counts(engine) == before
 
 
 def test_ready_when_the_database_answers(client):

@@ -414,3 +414,8 @@ def busy_response(request: Request, exc: PortalBusy) -> Response:
     html = _bare_page(request, "portal/busy.html", 503)
     html.headers.update(exc.headers or {})
     return html
+
+
+def unavailable_response(request: Request) -> Response:
+    """The page for a portal request the database could not serve (app/main.py)."""
+    return _bare_page(request, "portal/unavailable.html", 503)

@@ -77,6 +77,12 @@ def staff_page(request: Request, staff: StaffUser | None, template: str,
     return response
 
 
+def unavailable_page(request: Request) -> Response:
+    """The page for a staff request the database could not serve (app/main.py)."""
+    return staff_page(request, getattr(request.state, "staff", None), "staff/unavailable.html",
+                      status_code=503)
+
+
 def see_other(url: str) -> Response:
     response = RedirectResponse(url, status_code=303)
     response.headers["Cache-Control"] = "no-store"
