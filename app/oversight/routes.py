@@ -22,17 +22,19 @@ OVERSIGHT = require_roles("oversight")
 @router.get("")
 def dashboard(request: Request, staff: StaffUser = Depends(OVERSIGHT),
               db: Session = Depends(staff_db)) -> Response:
+    t = translator("en")  # the staff console's language (app/staff/routes.py staff_page)
     return staff_page(request, staff, "oversight/dashboard.html",
-                      tables=service.dashboard(db), as_at=service.figures_as_at(db))
+                      tables=service.dashboard(db, t=t), as_at=service.figures_as_at(db))
 
 
 @router.get("/{key}.csv")
 def export(request: Request, key: str, staff: StaffUser = Depends(OVERSIGHT),
            db: Session = Depends(staff_db)) -> Response:
-    table = service.table(db, key)
+    t = translator("en")
+    table = service.table(db, key, t=t)
     if table is None:
         return not_found(request, staff)
-    body = service.as_csv(table, translator("en")._)
+    body = service.as_csv(table, t._)
     return Response(body, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{table.key}.csv"',
         "Cache-Control": "no-store"})

@@ -8,6 +8,10 @@ trigger months of the obligations updated since its watermark, so each refresh i
 the months it rebuilds. What an update of an obligation cannot show (an obligation moved to
 another trigger month, a case's borough or offence group changed, a case deleted) is put right
 by the rebuild of every month, once a day. The figures carry the time of their last refresh.
+
+A table's fixed wording (title, caption, columns, chart title) is msgids the page translates;
+its row and bar labels are made here for one reader (`t`), whole sentences with placeholders, so
+a label that joins words with values (an obligation and its status) translates as one.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.agencies.catalogue import REQUEST_DECISIONS
 from app.core.db import utcnow
-from app.core.i18n import N_
+from app.core.i18n import N_, Translator, translator
 from app.oversight import repository
 
+ENGLISH = translator("en")
 SMALL = 10
 SUPPRESSED = "<10"
 NO_RATE = "\u2013"  # an en dash
@@ -58,6 +64,9 @@ class Bar:
 
 @dataclass
 class Table:
+    """Labels (the rows' first cells, the bars') are in the reader's language; the rest of the
+    wording is msgids for the page to translate."""
+
     key: str
     title: str
     caption: str
@@ -181,25 +190,28 @@ def _every_month(session: Session) -> Iterator[tuple[str, datetime, datetime]]:
 STATUS_COLUMNS = ("met", "met_late", "breached", "open")
 
 
-def _rolled_up(cube: Sequence[Any], dimension: str) -> dict[str, dict[str, int]]:
+RIGHTS_LABELS = {True: N_("enhanced"), False: N_("standard")}
+
+
+def _rolled_up(cube: Sequence[Any], dimension: str, t: Translator) -> dict[str, dict[str, int]]:
     column = repository.DIMENSIONS[dimension]
     groups: dict[str, dict[str, int]] = {}
     for row in cube:
         value = getattr(row, column)
         if dimension == "rights":
-            value = "enhanced" if value else "standard"
+            value = t._(RIGHTS_LABELS[bool(value)])
         counts = groups.setdefault(str(value) if value is not None else NO_RATE, {})
         counts[row.status] = counts.get(row.status, 0) + int(row.n)
     return dict(sorted(groups.items()))
 
 
-def _compliance(cube: Sequence[Any], dimension: str) -> Table:
+def _compliance(cube: Sequence[Any], dimension: str, t: Translator) -> Table:
     table = Table(f"compliance-{dimension.replace('_', '-')}", COMPLIANCE_TITLES[dimension],
                   N_("Victims' Code obligations with a deadline, by status"),
-                  [N_(DIMENSION_LABELS[dimension]), N_("Obligations"), N_("Met on time"),
+                  [DIMENSION_LABELS[dimension], N_("Obligations"), N_("Met on time"),
                    N_("Met late"), N_("Breached"), N_("Still open"), N_("On time")],
                   chart_title=N_("Share met on time (of those decided)"))
-    for label, counts in _rolled_up(cube, dimension).items():
+    for label, counts in _rolled_up(cube, dimension, t).items():
         met, late, breached, still_open = (counts.get(s, 0) for s in STATUS_COLUMNS)
         text, fraction = rate(met, met + late + breached)
         table.rows.append([label, suppressed(met + late + breached + still_open),
@@ -226,7 +238,7 @@ def _hours_text(hours: float | None) -> str:
     return f"{hours:.1f}"
 
 
-def _decision_to_informed(session: Session, source: Source) -> Table:
+def _decision_to_informed(session: Session, source: Source, _t: Translator) -> Table:
     table = Table("decision-to-informed", N_("Time from decision to victim informed"),
                   N_("Hours from a police or CPS decision to the victim being informed"),
                   [N_("Decision"), N_("Victims informed"), N_("Median hours"),
@@ -253,37 +265,56 @@ def _measure_table(key: str, title: str, caption: str,
     return table
 
 
-def _statuses(session: Session, source: Source,
-              rule_ids: Sequence[str]) -> list[tuple[str, int]]:
-    names = {"met": N_("met on time"), "met_late": N_("met late"), "breached": N_("breached"),
-             "open": N_("open")}
-    return [(f"{rule_id}: {names.get(status, status)}", int(count))
+OBLIGATION_STATUSES = {"met": N_("met on time"), "met_late": N_("met late"),
+                       "breached": N_("breached"), "open": N_("open")}
+REQUEST_STATUSES = {"submitted": N_("submitted"), "acknowledged": N_("acknowledged"),
+                    "completed": N_("completed")}
+
+
+def _translated(t: Translator, labels: dict[str, str], code: str) -> str:
+    """A code's label in the reader's language; a code with no label shows as it is."""
+    return t._(labels[code]) if code in labels else code
+
+
+def _statuses(session: Session, source: Source, rule_ids: Sequence[str],
+              t: Translator) -> list[tuple[str, int]]:
+    return [(t._("{obligation}: {status}").format(
+                obligation=rule_id, status=_translated(t, OBLIGATION_STATUSES, status)),
+             int(count))
             for rule_id, status, count in source.obligation_statuses(session, rule_ids)]
 
 
-def _requests(session: Session, kind: str) -> list[tuple[str, int]]:
-    return [(f"{kind} request: {status}" + (f" ({decision})" if decision else ""), int(count))
+def _requests(session: Session, kind: str, t: Translator) -> list[tuple[str, int]]:
+    return [(_request_label(t, kind, status, decision), int(count))
             for status, decision, count in repository.requests_by_outcome(session, kind)]
 
 
-def _vps(session: Session, source: Source) -> Table:
-    measures = _statuses(session, source, ["vps-offer"]) + _requests(session, "vps")
-    measures.append((N_("VPS made (recorded by the police)"),
+def _request_label(t: Translator, kind: str, status: str, decision: str) -> str:
+    status = _translated(t, REQUEST_STATUSES, status)
+    if not decision:
+        return t._("{kind} request: {status}").format(kind=kind, status=status)
+    return t._("{kind} request: {status} ({decision})").format(
+        kind=kind, status=status, decision=_translated(t, REQUEST_DECISIONS, decision))
+
+
+def _vps(session: Session, source: Source, t: Translator) -> Table:
+    measures = _statuses(session, source, ["vps-offer"], t) + _requests(session, "vps", t)
+    measures.append((t._("VPS made (recorded by the police)"),
                      repository.event_count(session, "vps.recorded")))
     return _measure_table("vps", N_("Victim Personal Statements"),
                           N_("VPS offered (the Code's vps-offer obligation), requested and made"),
                           measures, N_("Count, relative to the largest"))
 
 
-def _reviews(session: Session, source: Source) -> Table:
+def _reviews(session: Session, source: Source, t: Translator) -> Table:
     rules = ["vrr-police-ack", "vrr-police-done", "vrr-cps-done"]
     return _measure_table("reviews", N_("Review requests and outcomes"),
                           N_("Victims' Right to Review: deadlines and requests' outcomes"),
-                          _statuses(session, source, rules) + _requests(session, "vrr"),
+                          _statuses(session, source, rules, t) + _requests(session, "vrr", t),
                           N_("Count, relative to the largest"))
 
 
-def _escalations(session: Session, _source: Source) -> Table:
+def _escalations(session: Session, _source: Source, _t: Translator) -> Table:
     from app.contact import repository as contact_repository
 
     table = Table("escalations", N_("Escalations and their service level"),
@@ -303,7 +334,7 @@ def _escalations(session: Session, _source: Source) -> Table:
     return table
 
 
-def _notifications(session: Session, source: Source) -> Table:
+def _notifications(session: Session, source: Source, _t: Translator) -> Table:
     table = Table("notifications", N_("Notification delivery"),
                   N_("Texts and emails by final status"),
                   [N_("Channel"), N_("Status"), N_("Messages"), N_("Share of channel")],
@@ -319,37 +350,40 @@ def _notifications(session: Session, source: Source) -> Table:
     return table
 
 
-def _feedback(session: Session, _source: Source) -> Table:
+def _feedback(session: Session, _source: Source, t: Translator) -> Table:
     from app.contact import repository as contact_repository
 
     counts = contact_repository.feedback_counts(session)
     return _measure_table("feedback", N_("Victims' one-tap feedback"),
                           N_("Was it resolved? Victims' answers after an escalation"),
-                          [(N_("Yes"), counts["yes"]), (N_("No"), counts["no"]),
-                           (N_("Not answered"), counts["unanswered"])],
+                          [(t._("Yes"), counts["yes"]), (t._("No"), counts["no"]),
+                           (t._("Not answered"), counts["unanswered"])],
                           N_("Count, relative to the largest"))
 
 
 COMPLIANCE_KEYS = {f"compliance-{d.replace('_', '-')}": d for d in repository.DIMENSIONS}
-OTHER_BUILDERS: dict[str, Callable[[Session, Source], Table]] = {
+OTHER_BUILDERS: dict[str, Callable[[Session, Source, Translator], Table]] = {
     "decision-to-informed": _decision_to_informed, "vps": _vps, "reviews": _reviews,
     "escalations": _escalations, "notifications": _notifications, "feedback": _feedback}
 TABLE_KEYS = (*COMPLIANCE_KEYS, *OTHER_BUILDERS)
 
 
-def dashboard(session: Session, source: Source | None = None) -> list[Table]:
+def dashboard(session: Session, source: Source | None = None, *,
+              t: Translator = ENGLISH) -> list[Table]:
+    """Every table, labelled for a reader of `t`'s language."""
     source = source or ROLLUP
     cube = source.compliance_cube(session)
-    return ([_compliance(cube, d) for d in COMPLIANCE_KEYS.values()]
-            + [build(session, source) for build in OTHER_BUILDERS.values()])
+    return ([_compliance(cube, d, t) for d in COMPLIANCE_KEYS.values()]
+            + [build(session, source, t) for build in OTHER_BUILDERS.values()])
 
 
-def table(session: Session, key: str, source: Source | None = None) -> Table | None:
+def table(session: Session, key: str, source: Source | None = None, *,
+          t: Translator = ENGLISH) -> Table | None:
     source = source or ROLLUP
     if key in COMPLIANCE_KEYS:
-        return _compliance(source.compliance_cube(session), COMPLIANCE_KEYS[key])
+        return _compliance(source.compliance_cube(session), COMPLIANCE_KEYS[key], t)
     build = OTHER_BUILDERS.get(key)
-    return build(session, source) if build else None
+    return build(session, source, t) if build else None
 
 
 def figures_as_at(session: Session) -> datetime | None:
