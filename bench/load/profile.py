@@ -5,7 +5,8 @@
 Signs in `--sessions` victims (as bench/load/cost.py does), warms up, then fetches `--requests`
 case pages under cProfile and prints the top functions by cumulative and by own time, and the
 SQL statements of one request (how many, which). `--no-profile` measures CPU and statements
-only (a profiler roughly doubles the CPU it measures).
+only (a profiler roughly doubles the CPU it measures); it also gives PostgreSQL's CPU per page
+(every server process, so run it on an otherwise idle database server).
 
 The test client runs the app on another thread and sync routes on a thread pool, which cProfile
 (one thread) does not see: with yappi importable (`pip install --target DIR yappi`, then
@@ -22,6 +23,7 @@ import statistics
 import time
 
 from bench.generate import run as generate
+from bench.ingest.loadgen import _postgres_cpu
 from bench.load.cost import Probe
 
 
@@ -87,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         profiler = None if args.no_profile else _Profiler()
         if profiler:
             profiler.start()
+        pg0 = _postgres_cpu()
         for i in range(args.requests):
             probe.fetch(i)
+        pg1 = _postgres_cpu()
         if profiler:
             profiler.stop()
         cpu = statistics.median(s["cpu_ms"] for s in probe.samples)
@@ -96,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         count = statistics.median(s["statements"] for s in probe.samples)
         print(f"{args.requests} case pages: CPU median {cpu:.2f} ms, wall median {wall:.2f} ms, "
               f"{count:.0f} statements" + ("" if args.no_profile else " (under the profiler)"))
+        if args.no_profile and pg0 is not None and pg1 is not None:
+            print(f"PostgreSQL CPU {(pg1 - pg0) * 1000 / args.requests:.2f} ms per page")
         for line in _statements_of_one_request(probe):
             print("  SQL", line)
         if profiler:
