@@ -99,7 +99,14 @@ def _add_portal(app: FastAPI, settings: Settings) -> None:
     from app.core.ratelimit import Throttle
     from app.core.templating import STATIC_DIR
     from app.portal import oidc
-    from app.portal.routes import CsrfFailed, PortalBusy, busy_response, csrf_failed_response
+    from app.portal.routes import (
+        CsrfFailed,
+        PortalBusy,
+        Refused,
+        busy_response,
+        csrf_failed_response,
+        refused_response,
+    )
     from app.portal.routes import router as portal_router
 
     app.state.throttle = Throttle(settings.redis_url)
@@ -109,6 +116,7 @@ def _add_portal(app: FastAPI, settings: Settings) -> None:
 
     app.add_exception_handler(CsrfFailed, handle_csrf_failed)
     app.add_exception_handler(PortalBusy, busy_response)  # type: ignore[arg-type]
+    app.add_exception_handler(Refused, refused_response)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(portal_router)
     from app.entitlements.routes import router as entitlements_router

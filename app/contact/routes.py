@@ -31,7 +31,7 @@ from app.contact.schemas import (
 )
 from app.core.templating import environment
 from app.portal import service as portal_service
-from app.portal.routes import Portal, case_or_refusal, not_found, page, portal, redirect
+from app.portal.routes import Portal, case_of, not_found, page, portal, redirect
 from app.staff import audit
 from app.staff import service as staff_service
 from app.staff.auth import StaffUser, require_roles
@@ -60,17 +60,13 @@ def _messages_page(p: Portal, access: portal_service.Access, status_code: int = 
 
 @router.get("/cases/{public_id}/messages")
 def messages_page(public_id: str, sent: int = 0, p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     return _messages_page(p, access, sent=bool(sent))
 
 
 @router.post("/cases/{public_id}/messages")
 def send_message(public_id: str, p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     try:
         service.send_message(p.db, access.case, access.victim, access.role, p.form)
     except service.ContactError as exc:
@@ -90,18 +86,14 @@ def _escalate_page(p: Portal, access: portal_service.Access, form: EscalationFor
 
 @router.get("/cases/{public_id}/escalate")
 def escalate_page(public_id: str, reason: str = "", p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     chosen = reason if reason in VICTIM_REASONS else ""
     return _escalate_page(p, access, EscalationForm(reason=chosen))
 
 
 @router.post("/cases/{public_id}/escalate")
 def escalate(public_id: str, p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     form = parse_escalation(p.form)
     if form.errors:
         return _escalate_page(p, access, form, status_code=400)
@@ -117,9 +109,7 @@ def escalate(public_id: str, p: Portal = Depends(portal)) -> Response:
 @router.get("/cases/{public_id}/escalations/{escalation_id}")
 def escalation_page(public_id: str, escalation_id: str, raised: int = 0, answered: int = 0,
                     p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     escalation = service.find_escalation(p.db, access.case, access.victim, escalation_id)
     if escalation is None:
         return not_found(p)
@@ -131,9 +121,7 @@ def escalation_page(public_id: str, escalation_id: str, raised: int = 0, answere
 @router.post("/cases/{public_id}/escalations/{escalation_id}/feedback")
 def escalation_feedback(public_id: str, escalation_id: str,
                         p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     escalation = service.find_escalation(p.db, access.case, access.victim, escalation_id)
     answer = parse_answer(p.form)
     if escalation is None or escalation.status != "resolved":

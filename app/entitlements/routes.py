@@ -18,7 +18,7 @@ from app.entitlements import rights as r
 from app.entitlements import schemas, service
 from app.obligations.calendar import london_day
 from app.portal import service as portal_service
-from app.portal.routes import Portal, case_or_refusal, not_found, page, portal, redirect
+from app.portal.routes import Portal, case_of, not_found, page, portal, redirect
 
 router = APIRouter(include_in_schema=False)
 
@@ -136,9 +136,7 @@ def _act(p: Portal, access: portal_service.Access, right: str, trigger: str,
 
 @router.get("/cases/{public_id}/rights")
 def rights_page(public_id: str, p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     rights = service.rights_of(p.db, access.case, access.victim)
     items = [{"item": i, "href": href(access, i)} for i in rights.items]
     return page(p, "entitlements/rights.html", access=access, items=items, **COMMON)
@@ -148,9 +146,7 @@ def rights_page(public_id: str, p: Portal = Depends(portal)) -> Response:
 
 @router.get("/cases/{public_id}/rights/personal-statement")
 def vps_page(public_id: str, p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     rights = service.rights_of(p.db, access.case, access.victim)
     item = rights.get(r.VPS)
     if item is not None and item.state not in (r.NOT_YET, r.EXPIRED):
@@ -160,18 +156,14 @@ def vps_page(public_id: str, p: Portal = Depends(portal)) -> Response:
 
 @router.get("/cases/{public_id}/rights/personal-statement/write")
 def vps_write(public_id: str, p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     return _show(p, access, r.VPS, writing=True)
 
 
 @router.post("/cases/{public_id}/rights/personal-statement/write")
 def vps_write_submit(public_id: str, p: Portal = Depends(portal)) -> Response:
     """Save the draft ("Save and come back later") or save it and preview it."""
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     try:
         service.save_vps_draft(p.db, access.case, access.victim, p.form)
     except REFUSALS as exc:
@@ -184,18 +176,14 @@ def vps_write_submit(public_id: str, p: Portal = Depends(portal)) -> Response:
 
 @router.get("/cases/{public_id}/rights/personal-statement/preview")
 def vps_preview(public_id: str, p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     return _show(p, access, r.VPS, previewing=True)
 
 
 @router.post("/cases/{public_id}/rights/personal-statement/submit")
 def vps_submit(public_id: str, p: Portal = Depends(portal)) -> Response:
     """Sends the saved draft (first time: request; afterwards: update)."""
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     item = service.rights_of(p.db, access.case, access.victim).get(r.VPS)
     assert item is not None
     trigger = r.REQUEST if item.state == r.AVAILABLE else r.UPDATE
@@ -209,17 +197,13 @@ def vps_submit(public_id: str, p: Portal = Depends(portal)) -> Response:
 
 @router.get("/cases/{public_id}/rights/review/{token}")
 def vrr_page(public_id: str, token: str, p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     return _show(p, access, r.VRR, token)
 
 
 @router.post("/cases/{public_id}/rights/review/{token}")
 def vrr_submit(public_id: str, token: str, p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     return _act(p, access, r.VRR, _victim_trigger(p.form), p.form, key=token)
 
 
@@ -227,9 +211,7 @@ def vrr_submit(public_id: str, token: str, p: Portal = Depends(portal)) -> Respo
 
 @router.get("/cases/{public_id}/rights/{slug}")
 def right_page(public_id: str, slug: str, p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     if slug not in RIGHT_OF_SLUG:
         return not_found(p)
     return _show(p, access, RIGHT_OF_SLUG[slug])
@@ -237,9 +219,7 @@ def right_page(public_id: str, slug: str, p: Portal = Depends(portal)) -> Respon
 
 @router.post("/cases/{public_id}/rights/support/court-visit")
 def court_visit(public_id: str, p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     try:
         service.request_pretrial_visit(p.db, access.case, access.victim)
     except REFUSALS as exc:
@@ -258,9 +238,7 @@ async def right_submit(public_id: str, slug: str, p: Portal = Depends(portal)) -
 
 
 def _right_submit(public_id: str, slug: str, p: Portal, form: dict[str, str]) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     if slug not in RIGHT_OF_SLUG:
         return not_found(p)
     return _act(p, access, RIGHT_OF_SLUG[slug], _victim_trigger(form), form)

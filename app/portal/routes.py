@@ -336,20 +336,32 @@ def case_for(p: Portal, public_id: str) -> service.Access | None:
     return access
 
 
-def case_or_refusal(p: Portal, public_id: str) -> service.Access | Response:
-    """The signed-in person's case, or the response that refuses it: sign in first, or the same
-    404 whether the case does not exist or is someone else's. Every case route starts here."""
+class Refused(Exception):
+    """A case route refused: the response (sign in first, or not found) is the answer."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def case_of(p: Portal, public_id: str) -> service.Access:
+    """The signed-in person's case. Otherwise raises Refused: sign in first, or the same 404
+    whether the case does not exist or is someone else's. Every case route starts here."""
     if not p.signed_in:
-        return must_sign_in(p)
+        raise Refused(must_sign_in(p))
     access = case_for(p, public_id)
-    return not_found(p) if access is None else access
+    if access is None:
+        raise Refused(not_found(p))
+    return access
+
+
+def refused_response(_request: Request, exc: Refused) -> Response:
+    return exc.response
 
 
 @router.get("/cases/{public_id}")
 def case_page(public_id: str, p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     assert p.row is not None
     if not csrf.is_htmx(p.request):
         service.record_view(p.db, p.row, access)
@@ -368,9 +380,7 @@ def timeline_fragment(public_id: str, seen: int = -1,
                       p: Portal = Depends(passive_portal)) -> Response:
     """The timeline alone, for htmx polling: 204 when nothing is new (htmx then keeps what it
     has). Without htmx, the whole case page."""
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     if not csrf.is_htmx(p.request):
         return case_view(p, access)
     if seen >= 0 and service.latest_entry_pk(p.db, access) == seen:
@@ -383,9 +393,7 @@ def timeline_fragment(public_id: str, seen: int = -1,
 
 @router.get("/cases/{public_id}/updates/{entry_id}")
 def entry_page(public_id: str, entry_id: str, p: Portal = Depends(portal)) -> Response:
-    access = case_or_refusal(p, public_id)
-    if isinstance(access, Response):
-        return access
+    access = case_of(p, public_id)
     entry = service.find_entry(p.db, p.settings, access, entry_id, p.t)
     if entry is None:
         return not_found(p)
