@@ -4,6 +4,7 @@ sweep, portal-raised obligations. Every test runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from app.core.db import make_sessionmaker
@@ -115,6 +116,29 @@ def test_vps_page_and_declining_support(agencies, clock, session):
     vps = find(shown, "vps-offer")
     assert (vps["status"], vps["met_at"]) == ("met", "2026-12-04T19:00:00+00:00")
     assert find(shown, "support-referral")["status"] == "cancelled"
+
+
+def test_opening_the_vps_page_again_changes_nothing(agencies, clock, session):
+    open_case(agencies, clock, "2026-12-01")
+    send(agencies.cps, clock, "charging.decision", "2026-12-02", {"decision": "charge"})
+    v1 = the_victim(session).id
+    assert service.record_vps_page_opened(session, v1, utc("2026-12-04T19:00")) is True
+    session.commit()
+    statements: list[str] = []
+    engine = session.get_bind()
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert service.record_vps_page_opened(session, v1, utc("2026-12-05T09:00")) is False
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    # One read of what is recorded: no lock of the case, no recomputation, nothing written.
+    sent = [text for text in statements if not text.startswith("BEGIN")]  # SQLite's BEGIN
+    assert len(sent) == 1 and sent[0].lstrip().startswith("SELECT")
+    assert "FOR UPDATE" not in sent[0]
+    assert service.record_vps_page_opened(session, v1, utc("2026-12-03T08:00")) is True
+    session.commit()
+    assert find(listing(session), "vps-offer")["met_at"] == "2026-12-03T08:00:00+00:00"
 
 
 def test_vps_offer_follows_the_first_hearing(agencies, clock, session):

@@ -265,22 +265,29 @@ def _add_informed(session: Session, victim_pk: int, event_pks: Sequence[int], at
     return case, changed
 
 
-def record_vps_page_opened(session: Session, victim_pk: int, at: datetime) -> list[Obligation]:
-    """The victim opened the Victim Personal Statement page: the VPS was offered (Right 7)."""
+def record_vps_page_opened(session: Session, victim_pk: int, at: datetime) -> bool:
+    """The victim opened the Victim Personal Statement page: the VPS was offered (Right 7).
+    True when that was new (or earlier than recorded)."""
     return _record_action(session, victim_pk, VPS_PAGE_OPENED, at)
 
 
-def record_support_declined(session: Session, victim_pk: int,
-                            at: datetime) -> list[Obligation]:
-    """The victim said in the portal that they do not want a referral to support (Right 4)."""
+def record_support_declined(session: Session, victim_pk: int, at: datetime) -> bool:
+    """The victim said in the portal that they do not want a referral to support (Right 4).
+    True when that was new (or earlier than recorded)."""
     return _record_action(session, victim_pk, SUPPORT_DECLINED, at)
 
 
-def _record_action(session: Session, victim_pk: int, kind: str,
-                   at: datetime) -> list[Obligation]:
+def _record_action(session: Session, victim_pk: int, kind: str, at: datetime) -> bool:
+    """Keeps the earliest moment the victim did this in the portal and recomputes the case's
+    obligations. A repeat (every later opening of the VPS page) changes nothing, so it is
+    answered from one read: no lock of the case, no recomputation, nothing written."""
+    recorded = repository.find_evidence(session, victim_pk, None, kind, "portal")
+    if recorded is not None and recorded.at <= at:
+        return False
     case, _victim = _lock_victim_case(session, victim_pk)
     _add_evidence(session, case.id, victim_pk, None, kind, "portal", at)
-    return recompute(session, case)
+    _sync(session, case, utcnow())
+    return True
 
 
 def recompute_for_victim(session: Session, victim_pk: int) -> list[Obligation]:
