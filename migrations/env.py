@@ -24,7 +24,8 @@ def _url() -> str:
 def run_migrations_offline() -> None:
     url = _url()
     context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=url.startswith("sqlite"), compare_type=True)
+                      render_as_batch=url.startswith("sqlite"), compare_type=True,
+                      transaction_per_migration=url.startswith("postgresql"))
     with context.begin_transaction():
         context.run_migrations()
 
@@ -41,8 +42,12 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    # One transaction per migration on PostgreSQL: index migrations build CONCURRENTLY in
+    # autocommit blocks, which commit whatever ran before them; a later migration failing must
+    # then roll back only itself, not the version stamp of one whose indexes are built.
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                      transaction_per_migration=connection.dialect.name == "postgresql")
     with context.begin_transaction():
         context.run_migrations()
 
