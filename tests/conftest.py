@@ -43,13 +43,18 @@ def _postgres_available() -> str | None:
         return str(exc).splitlines()[0]
 
 
-@pytest.fixture(scope="session")
-def postgres_template_url() -> Iterator[str]:
+def require_postgres() -> None:
+    """Skips the test where PostgreSQL is not available; with CI=true fails it instead."""
     problem = _postgres_available()
     if problem:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required in CI: {problem}")
         pytest.skip(f"PostgreSQL not available: {problem}")
+
+
+@pytest.fixture(scope="session")
+def postgres_template_url() -> Iterator[str]:
+    require_postgres()
     name = f"tmc_test_{_worker()}_{os.getpid()}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 from app.core.migrations import ROOT, alembic_config
-from tests.conftest import POSTGRES_ADMIN_URL, _postgres_available
+from tests.conftest import POSTGRES_ADMIN_URL, require_postgres
 
 # index: table, for every index 0009-0011 add to a table that existed before
 INDEXES = {
@@ -47,11 +47,7 @@ WAIT_SECONDS = 30
 
 @pytest.fixture
 def scratch_url() -> Iterator[str]:
-    problem = _postgres_available()
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI: {problem}")
-        pytest.skip(f"PostgreSQL not available: {problem}")
+    require_postgres()
     name = f"tmc_migrations_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
