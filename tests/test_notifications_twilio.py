@@ -3,10 +3,18 @@ status callbacks and inbound SMS (STOP, START, OK). Runs on SQLite and PostgreSQ
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from app.core.worker import Worker
+from app.jobs import all_jobs
 from app.notifications import rules, service
 from app.notifications.models import (
     CREATED,
@@ -19,10 +27,11 @@ from app.notifications.models import (
 from app.notifications.providers import OutboxProvider, TwilioSms
 from app.obligations.models import ObligationEvidence
 from tests.agency_client import opened, victim
-from tests.fake_twilio import ACCOUNT_SID, FROM_NUMBER, fake_twilio, settings_for
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, fake_twilio, settings_for
 from tests.notify_helpers import alerts, attempts, deliver, factory_of, outbox, rows, tasks
 
 REF = "01/66666/26"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -176,3 +185,67 @@ def test_service_level_status_map_covers_twilio_vocabulary():
 
     for status in ("queued", "sending", "sent", "delivered", "undelivered", "failed"):
         assert TWILIO_STATUSES[status] in service.FINAL_STATUSES | {SENDING}
+
+
+# --- a freshly started worker ------------------------------------------------------------------
+
+def test_a_worker_builds_one_twilio_client_when_it_starts_and_sends_nothing(
+        engine, twilio_settings, fake, monkeypatch):
+    import twilio.rest
+
+    built = []
+
+    class CountedClient(twilio.rest.Client):
+        def __init__(self, *args, **kwargs) -> None:
+            built.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(twilio.rest, "Client", CountedClient)
+    worker = Worker(engine, all_jobs(twilio_settings), concurrency=4, poll_seconds=30.0)
+    worker.start()
+    try:
+        assert len(built) == 1  # by start(), before any thread ran a job
+        time.sleep(0.5)  # every job's start-up run, on every thread
+        assert len(built) == 1  # not one per thread, nor one for the staff emails
+    finally:
+        worker.stop(timeout=5.0)
+    assert fake.received == []
+
+
+# The Messages resource a text is sent through: the SDK imports it (and about a hundred other
+# modules of its REST API) on first use, which made the first texts of a new worker slow.
+FIRST_SEND_MODULES = ["twilio.rest.api.v2010.account.message"]
+START_A_WORKER = f"""
+import json, sys
+import app.models
+from app.core.config import Settings
+from app.core.db import make_engine
+from app.core.worker import Worker
+from app.jobs import all_jobs
+
+modules = {FIRST_SEND_MODULES!r}
+settings = Settings()
+engine = make_engine(settings.database_url)
+worker = Worker(engine, all_jobs(settings), poll_seconds=30.0)
+before = [m for m in modules if m in sys.modules]
+worker.start()
+after = [m for m in modules if m in sys.modules]
+worker.stop(timeout=5.0)
+print(json.dumps({{"before": before, "after": after}}))
+"""
+
+
+def test_a_fresh_worker_imports_what_its_first_text_needs_when_it_starts(twilio_settings, fake):
+    """In a new process: these modules are imported once per process."""
+    s = twilio_settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TMC_")} | {
+        "TMC_ENV": "test", "TMC_DATABASE_URL": s.database_url, "TMC_SECRET_KEY": s.secret_key,
+        "TMC_SMS_BACKEND": "twilio", "TMC_TWILIO_API_BASE_URL": fake.base_url,
+        "TMC_TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TMC_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TMC_TWILIO_FROM_NUMBER": FROM_NUMBER}
+    done = subprocess.run([sys.executable, "-c", START_A_WORKER], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"before": [],
+                                                        "after": FIRST_SEND_MODULES}
+    assert fake.received == []

@@ -106,7 +106,7 @@ class StaffEmailDeliverer:
 
     def __call__(self, factory: sessionmaker[Session]) -> int:
         if self.provider is None:
-            self.provider = p.providers_for(self.settings, factory)["email"]
+            self.provider = p.email_provider(self.settings, factory)
         with factory() as session:
             batch = claim(session, self.settings, utcnow())
         for item in batch:

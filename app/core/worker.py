@@ -45,6 +45,9 @@ class Job:
     # The wake-ups that run it: those naming this topic (`notify_workers(session, topic)`) and
     # those naming none.
     topic: str | None = None
+    # Run once by `Worker.start`, before any thread runs a job: builds what the first run would
+    # otherwise build while a message waits (a provider's client and the modules it imports).
+    warm_up: Callable[[sessionmaker[Session]], None] | None = None
     next_run: float = field(default=0.0)
     wakes: int = field(default=0)  # wake-ups for this job so far (see Worker._run_due_jobs)
 
@@ -142,6 +145,7 @@ class Worker:
                 self._idle.notify()
 
     def start(self) -> None:
+        self._warm_up()
         _LOCAL_WORKERS.add(self)
         for number in range(self.concurrency):
             thread = threading.Thread(target=self._loop, name=f"tmc-worker-{number}", daemon=True)
@@ -175,6 +179,15 @@ class Worker:
     def run_once(self) -> int:
         """Runs every job once (tests and `tmc` commands use this)."""
         return sum(self._run_job(job) for job in self.jobs)
+
+    def _warm_up(self) -> None:
+        for job in self.jobs:
+            if job.warm_up is None:
+                continue
+            try:
+                job.warm_up(self.sessionmaker)
+            except Exception:  # its first run tries again, and logs why it fails
+                log.exception("warming up job %s failed", job.name)
 
     def _run_job(self, job: Job) -> int:
         try:

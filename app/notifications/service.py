@@ -660,9 +660,14 @@ class Deliverer:
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
+    def warm_up(self, factory: sessionmaker[Session]) -> None:
+        """Builds the providers when the worker starts, so that its first sends do not."""
+        self._providers(factory)
+
     def _providers(self, factory: sessionmaker[Session]) -> dict[str, p.Provider]:
-        if self.providers is None:
-            self.providers = p.providers_for(self.settings, factory)
+        with self._lock:  # one client per provider, shared by the worker's threads
+            if self.providers is None:
+                self.providers = p.providers_for(self.settings, factory)
         return self.providers
 
     def _chunk_size(self, factory: sessionmaker[Session]) -> int:

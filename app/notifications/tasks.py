@@ -26,9 +26,10 @@ def _in_session(work: Callable[[Session], int]) -> Run:
 def notification_jobs(settings: Settings, providers: dict[str, Provider] | None = None
                       ) -> list[Job]:
     sweep_every = max(1.0, min(15.0, settings.notification_lease_seconds / 4))
+    deliver = service.Deliverer(settings, providers)
     return [
-        Job("deliver-notifications", service.Deliverer(settings, providers), idle_interval=1.0,
-            topic=service.WAKE_TOPIC),
+        Job("deliver-notifications", deliver, idle_interval=1.0, topic=service.WAKE_TOPIC,
+            warm_up=deliver.warm_up),
         periodic("sweep-notifications", _in_session(service.sweep), sweep_every),
         periodic("escalate-safety-alerts", _in_session(service.escalate_unacknowledged), 30.0),
         periodic("update-reminders", _in_session(service.send_update_reminders),
