@@ -66,6 +66,8 @@ from app.outbound import service as outbound
 
 log = logging.getLogger("tmc.contact")
 
+WAKE_TOPIC = "staff-emails"  # wakes only the staff email deliverer (app.core.worker)
+
 # --- the ladders: who holds what, until when (the one place) -----------------------------------
 
 
@@ -153,7 +155,7 @@ def queue_staff_email(session: Session, case_pk: int, to: str | None, template: 
                      status=PENDING,
                      next_attempt_at=now, attempts=0, created_at=now)
     session.add(row)
-    notify_workers(session)
+    notify_workers(session, WAKE_TOPIC)
     return row
 
 

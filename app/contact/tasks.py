@@ -26,4 +26,5 @@ def climb_ladders(factory: sessionmaker[Session], now: datetime | None = None) -
 def contact_jobs(settings: Settings, providers: dict[str, Provider] | None = None) -> list[Job]:
     email = providers.get("email") if providers else None
     return [periodic("contact-ladder", climb_ladders, LADDER_EVERY_SECONDS),
-            Job("deliver-staff-emails", StaffEmailDeliverer(settings, email), idle_interval=5.0)]
+            Job("deliver-staff-emails", StaffEmailDeliverer(settings, email), idle_interval=5.0,
+                topic=service.WAKE_TOPIC)]

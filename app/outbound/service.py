@@ -58,6 +58,8 @@ from app.outbound.models import (
 
 log = logging.getLogger("tmc.outbound")
 
+WAKE_TOPIC = "outbound-webhooks"  # wakes only the deliverer of this domain (app.core.worker)
+
 DELIVERIES = Counter("tmc_outbound_webhook_attempts_total",
                      "Outbound webhook tries, by outcome", ["outcome"])
 
@@ -144,7 +146,7 @@ def submit(session: Session, *, case: Case, victim: Victim | None, agency: Agenc
     session.add(webhook)
     session.flush()
     if not _gave_up_undeliverable(session, webhook, agency, now):
-        notify_workers(session)
+        notify_workers(session, WAKE_TOPIC)
     return request
 
 
@@ -398,7 +400,7 @@ def resume_endpoint(session: Session, agency: Agency, now: datetime | None = Non
         task.resolved_at, task.resolved_by = now, "endpoint enabled again"
         resumed += 1
     if resumed:
-        notify_workers(session)
+        notify_workers(session, WAKE_TOPIC)
     log.info("agency %s endpoint enabled again: %d deliveries queued", agency.agency_id,
              resumed)
     return resumed
