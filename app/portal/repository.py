@@ -244,14 +244,14 @@ def hearing_rows(session: Session, case_pk: int) -> Sequence[Row[Any]]:
     return session.execute(_HEARINGS, {"case_pk": case_pk}).all()
 
 
-def latest_entry_pk(session: Session, case_pk: int, victim_pk: int) -> int:
-    from sqlalchemy import or_
+# The newest entry the victim may see (what a timeline poll compares with `seen`).
+_LATEST_ENTRY = select(func.max(_entry.c.id)).where(
+    _entry.c.case_pk == bindparam("case_pk"),
+    or_(_entry.c.victim_pk.is_(None), _entry.c.victim_pk == bindparam("victim_pk")))
 
-    return session.scalar(
-        select(func.coalesce(func.max(TimelineEntry.id), 0))
-        .where(TimelineEntry.case_pk == case_pk,
-               or_(TimelineEntry.victim_pk.is_(None), TimelineEntry.victim_pk == victim_pk))
-    ) or 0
+
+def latest_entry_pk(session: Session, case_pk: int, victim_pk: int) -> int:
+    return session.scalar(_LATEST_ENTRY, {"case_pk": case_pk, "victim_pk": victim_pk}) or 0
 
 
 # --- devices, OIDC links, actions -----------------------------------------------------------
