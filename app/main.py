@@ -182,9 +182,8 @@ def _add_health_routes(app: FastAPI) -> None:
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> Response:
         try:
-            with app.state.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-                connection.commit()  # not a rollback, which drops psycopg's prepared statements
+            with app.state.sessionmaker() as session:  # AppSession: a read ends in COMMIT
+                session.execute(text("SELECT 1"))
         except DBAPIError:
             return PlainTextResponse("database unavailable", status_code=503)
         return PlainTextResponse("ready")
