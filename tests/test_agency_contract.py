@@ -532,40 +532,40 @@ def test_unknown_extra_fields_are_ignored(cast, case, engine):
 
 # --- 503 ----------------------------------------------------------------------------------------
 
-def test_database_down_is_503_and_not_ready_but_alive(caplog):
+@contextmanager
+def client_of_an_unreachable_database() -> Iterator[TestClient]:
+    """The app on a database URL nothing answers (a closed port)."""
     settings = Settings(env="test", database_url="postgresql+psycopg://postgres@127.0.0.1:1/nope",
                         base_url="http://testserver",
                         secret_key="test-secret-key-that-is-long-enough-0123456789")
     app = create_app(settings)
     try:
         with TestClient(app) as client:
-            agency = AgencyClient("met-police", "police", new_secret(), client)
-            response = agency.send("case.opened", REF, opened())
-            assert_problem(response, 503, "database-unavailable")
-            # The operator is told why, without the statement or its parameters.
-            logged = [r.getMessage() for r in caplog.records if r.name == "tmc.agencies"]
-            assert logged == ["event refused with 503: database unavailable "
-                              "(OperationalError, SQLSTATE -)"]
-            assert client.get("/readyz").status_code == 503
-            health = client.get("/healthz")
-            assert health.status_code == 200
+            yield client
     finally:
         app.state.engine.dispose()
+
+
+def test_database_down_is_503_and_not_ready_but_alive(caplog):
+    with client_of_an_unreachable_database() as client:
+        agency = AgencyClient("met-police", "police", new_secret(), client)
+        response = agency.send("case.opened", REF, opened())
+        assert_problem(response, 503, "database-unavailable")
+        # The operator is told why, without the statement or its parameters.
+        logged = [r.getMessage() for r in caplog.records if r.name == "tmc.agencies"]
+        assert logged == ["event refused with 503: database unavailable "
+                          "(OperationalError, SQLSTATE -)"]
+        assert client.get("/readyz").status_code == 503
+        health = client.get("/healthz")
+        assert health.status_code == 200
 
 
 def test_a_database_error_outside_the_webhook_is_a_logged_503(caplog):
     """Any other route (here a portal page with a session cookie) gets a 503 too (a page: see
     below), and the operator is told why: before, the app-wide handler answered without a word
     in the log."""
-    settings = Settings(env="test", database_url="postgresql+psycopg://postgres@127.0.0.1:1/nope",
-                        base_url="http://testserver",
-                        secret_key="test-secret-key-that-is-long-enough-0123456789")
-    app = create_app(settings)
-    try:
-        with TestClient(app) as client:
-            response = client.get("/", headers={"Cookie": "tmc_session=some-token"})
-    finally:
-        app.state.engine.dispose()
+    with client_of_an_unreachable_database() as client:
+        response = client.get("/", headers={"Cookie": "tmc_session=some-token"})
     assert response.status_code == 503
     logged = [r.getMessage() for r in caplog.records if r.name == "tmc.app"]
     assert logged == ["request answered 503: database error (OperationalError, SQLSTATE -)"]
