@@ -32,19 +32,12 @@ SETTLE_SECONDS = 1.0  # the start-up run of every job is over
 
 
 def _one_case(factory: Any) -> tuple[int, int]:
-    from app.cases.models import Case, Victim
+    from bench.notify.seed import one_case_and_victim
 
-    now = datetime.now(UTC)
     with factory() as session:
-        case = Case(crime_reference="F/1", crime_type="Burglary", offence_group="burglary",
-                    borough="Hackney", reported_at=now, opened_at=now)
-        session.add(case)
-        session.flush()
-        victim = Victim(case_pk=case.id, victim_ref="V1", given_name="Alex",
-                        family_name="Testperson", version="v")
-        session.add(victim)
+        keys = one_case_and_victim(session, "F/1")
         session.commit()
-        return case.id, victim.id
+        return keys
 
 
 def _queue_sms(factory: Any, case_pk: int, victim_pk: int, number: int) -> float:

@@ -24,7 +24,6 @@ if not __package__:
 
 from sqlalchemy import event, insert
 
-from app.cases.models import Case, Victim
 from app.core.config import Settings
 from app.core.db import make_engine, make_sessionmaker
 from app.core.migrations import upgrade_to_head
@@ -32,6 +31,7 @@ from app.notifications import service
 from app.notifications.models import Notification
 from app.notifications.providers import TwilioSms
 from bench.notify.run import scratch_database
+from bench.notify.seed import one_case_and_victim
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, fake_twilio
 
 
@@ -39,16 +39,9 @@ def queue(engine, n: int) -> None:
     """One case and victim, and n SMS rows due now to n different numbers."""
     now = datetime.now(UTC)
     with make_sessionmaker(engine)() as session:
-        case = Case(crime_reference="P/1", crime_type="Burglary", offence_group="burglary",
-                    borough="Hackney", reported_at=now, opened_at=now)
-        session.add(case)
-        session.flush()
-        victim = Victim(case_pk=case.id, victim_ref="V1", given_name="Alex",
-                        family_name="Testperson", version="v")
-        session.add(victim)
-        session.flush()
+        case_pk, victim_pk = one_case_and_victim(session, "P/1")
         session.execute(insert(Notification), [
-            {"case_pk": case.id, "victim_pk": victim.id, "recipient": "victim",
+            {"case_pk": case_pk, "victim_pk": victim_pk, "recipient": "victim",
              "channel": "sms", "to": f"+447700{i:06d}", "template": "investigation.update",
              "language": "en", "discreet": False, "params": {}, "status": "created",
              "next_attempt_at": now, "created_at": now} for i in range(n)])
