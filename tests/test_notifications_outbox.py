@@ -18,7 +18,7 @@ from app.notifications.models import (
     Notification,
     NotificationAttempt,
 )
-from app.notifications.providers import OutboxProvider
+from app.notifications.providers import OutboxProvider, Sent
 from app.obligations.models import ObligationEvidence
 from tests.agency_client import opened, victim
 from tests.notify_helpers import (
@@ -345,6 +345,28 @@ def test_receipts_never_move_a_status_backwards(police, engine):
             assert not service.apply_receipt(session, row.id, late)
             session.commit()
     assert rows(engine)[0].status == DELIVERED
+
+
+def test_a_receipt_that_overtakes_the_hand_over_keeps_the_provider_reference(police, engine,
+                                                                            settings):
+    """A fast provider's delivery receipt can arrive before the worker records that the
+    provider took the message: the row is delivered, and the reference is still recorded."""
+    open_case(police)
+    with session_of(engine) as session:
+        [claimed] = service.claim(session, settings, {"sms": "twilio", "email": "outbox"},
+                                  "fast-worker")
+        session.commit()
+    with session_of(engine) as session:
+        assert service.apply_receipt(session, claimed.notification_pk, DELIVERED)
+        session.commit()
+    handed = service.Outcome(sent=Sent("SM-fast", SENDING))
+    with session_of(engine) as session:
+        service.record_outcomes(session, [(claimed, handed)])
+        session.commit()
+    row = rows(engine)[0]
+    assert (row.status, row.provider_ref, row.claimed_by) == (DELIVERED, "SM-fast", None)
+    assert [(a.outcome, a.provider_ref) for a in attempts(engine, row.id)] == [
+        ("accepted", "SM-fast")]
 
 
 def test_sweep_recovers_rows_whose_worker_died(police, engine, settings, dev):

@@ -547,9 +547,13 @@ def _record_one(session: Session, claimed: Claimed, outcome: Outcome, now: datet
     else:
         attempt.outcome, attempt.error = PERMANENT_FAILURE, outcome.permanent
     ours = row.claimed_by == claimed.worker and row.attempts == claimed.attempt_number
+    # A fast provider's receipt for this try can arrive before this record: it finished the row
+    # and let go of the claim, and the reference is still ours to record.
+    overtaken = outcome.sent is not None and row.attempts == claimed.attempt_number \
+        and row.status in FINAL_STATUSES and row.provider_ref is None
     # If the sweep took the row back (our lease ran out) but it has not been sent again yet,
     # our send still counts and no duplicate goes out.
-    if not ours and (outcome.sent is None or row.status != CREATED):
+    if not ours and not overtaken and (outcome.sent is None or row.status != CREATED):
         return
     if outcome.sent is not None:
         row.provider_ref = outcome.sent.provider_ref
