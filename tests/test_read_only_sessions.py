@@ -4,7 +4,7 @@ that may have written are still rolled back when closed without a commit."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import Engine
 
 from app.core.db import make_engine, make_sessionmaker
@@ -70,3 +70,22 @@ def test_a_write_after_a_commit_is_rolled_back_on_close(engine: Engine) -> None:
         session.execute(insert(KnownDevice).values(identity_key="b", device_hash="2"))
     with make_sessionmaker(engine)() as session:
         assert session.scalars(select(KnownDevice.identity_key)).all() == ["a"]
+
+
+def test_a_burst_s_connections_stay_open_for_the_next_burst(database_url: str) -> None:
+    """Connections opened for a burst are kept: the next burst opens none (SQLAlchemy's
+    overflow connections were closed on return, so every burst forked PostgreSQL backends)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the connection pool is PostgreSQL's; SQLite opens a file")
+    engine = make_engine(database_url, pool_size=2)  # up to 4 connections
+    opened: list[object] = []
+    event.listen(engine, "connect", lambda connection, _record: opened.append(connection))
+    try:
+        for _burst in range(3):
+            held = [engine.connect() for _ in range(4)]
+            for connection in held:
+                connection.close()
+        assert len(opened) == 4
+        assert engine.pool.checkedin() == 4
+    finally:
+        engine.dispose()

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.core import csrf
 from app.core.config import Settings
+from app.core.db import connections_kept
 from app.core.i18n import N_, Translator, normalise_language, translator
 from app.core.ratelimit import Throttle
 from app.core.templating import render
@@ -104,9 +105,9 @@ def _in_flight(request: Request) -> list[int]:
 
 
 def _max_in_flight(settings: Settings) -> int:
-    # The pool holds db_pool_size + as many overflow connections; a few requests per
-    # connection keeps the thread pool and the pool busy without a long queue behind them.
-    return IN_FLIGHT_PER_CONNECTION * 2 * settings.db_pool_size
+    # A few requests per pooled connection keeps the thread pool and the pool busy without a
+    # long queue behind them.
+    return IN_FLIGHT_PER_CONNECTION * connections_kept(settings.db_pool_size)
 
 
 def _load_session(db: Session, settings: Settings, token: str | None,
