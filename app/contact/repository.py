@@ -125,7 +125,8 @@ _PANEL = (
 
 def panel_rows(session: Session, case_pk: int, victim_pk: int) -> Sequence[Row[Any]]:
     """What the case page's contact panel shows, as rows of `_PANEL` (see there)."""
-    return session.execute(_PANEL, {"case_pk": case_pk, "victim_pk": victim_pk}).all()
+    return session.connection().execute(_PANEL, {"case_pk": case_pk,
+                                                 "victim_pk": victim_pk}).all()
 
 
 # --- escalations ------------------------------------------------------------------------------

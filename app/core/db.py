@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    or_,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
@@ -207,6 +209,13 @@ def upsert_ignore(
     statement = _upsert_statement(connection.dialect.name, model.__table__,  # type: ignore
                                   tuple(conflict_columns))
     return connection.execute(statement, values).scalar_one_or_none()
+
+
+def one_of(column: Any, values: Iterable[Any]) -> Any:
+    """`column IN (constants)` for a statement built once, as ORs of ordinary parameters:
+    `in_` makes an expanding parameter, which SQLAlchemy renders into the statement again on
+    every execution (about a third of a small statement's CPU)."""
+    return or_(*(column == value for value in values))
 
 
 def describe_db_error(exc: DBAPIError) -> str:

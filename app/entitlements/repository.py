@@ -3,31 +3,50 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from app.agencies.models import Agency, ReceivedEvent
+from app.core.db import one_of
 from app.entitlements.models import Entitlement, EntitlementTransition
 from app.outbound.models import AgencyRequest
 
 _event = ReceivedEvent.__table__
 _agency = Agency.__table__
-_CASE_EVENTS = (
-    select(_event.c.type, _event.c.occurred_at, _agency.c.agency_id, _agency.c.kind,
-           _event.c.webhook_id, _event.c.data)
-    .join(_agency, _agency.c.id == _event.c.agency_pk)
-    .where(_event.c.case_pk == bindparam("case_pk"),
-           _event.c.type.in_(bindparam("types", expanding=True)))
-    .order_by(_event.c.occurred_at, _agency.c.agency_id, _event.c.webhook_id)
-)
+_entitlement = Entitlement.__table__
+
+
+@lru_cache(maxsize=8)
+def _case_events_statement(types: frozenset[str]) -> Select[Any]:
+    return (
+        select(_event.c.type, _event.c.occurred_at, _agency.c.agency_id, _agency.c.kind,
+               _event.c.webhook_id, _event.c.data)
+        .join(_agency, _agency.c.id == _event.c.agency_pk)
+        .where(_event.c.case_pk == bindparam("case_pk"),
+               one_of(_event.c.type, sorted(types)))
+        .order_by(_event.c.occurred_at, _agency.c.agency_id, _event.c.webhook_id)
+    )
 
 
 def case_events(session: Session, case_pk: int, types: Collection[str]) -> Sequence[Row[Any]]:
     """(type, occurred_at, agency_id, agency kind, webhook_id, data) of the case's events of
     `types`, in the order the projection applies them."""
-    return session.execute(_CASE_EVENTS, {"case_pk": case_pk, "types": sorted(types)}).all()
+    return session.connection().execute(_case_events_statement(frozenset(types)),
+                                        {"case_pk": case_pk}).all()
+
+
+_STATES_OF = (select(_entitlement.c.right, _entitlement.c.key, _entitlement.c.state)
+              .where(_entitlement.c.victim_pk == bindparam("victim_pk"))
+              .order_by(_entitlement.c.id))
+
+
+def states_of(session: Session, victim_pk: int) -> Sequence[Row[Any]]:
+    """(right, key, state) of each stored entitlement of the victim, as plain rows."""
+    return session.connection().execute(_STATES_OF, {"victim_pk": victim_pk}).all()
 
 
 _ENTITLEMENTS_OF = (select(Entitlement).where(Entitlement.victim_pk == bindparam("victim_pk"))

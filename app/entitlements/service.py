@@ -239,9 +239,17 @@ class Rights:
 def rights_of(session: Session, case: Case, victim: Victim,
               now: datetime | None = None) -> Rights:
     """Every right of the victim on the case, in its current state. Reads only."""
-    now = now or utcnow()
     facts = facts_for(session, case, victim)
     stored = {(e.right, e.key): e for e in repository.entitlements_of(session, victim.id)}
+    items = _settled(session, case, victim, facts, stored, now or utcnow())
+    _attach_requests(session, items)
+    return Rights(case, victim, facts, items)
+
+
+def _settled(session: Session, case: Case, victim: Victim, facts: Facts,
+             stored: dict[tuple[str, str], Any], now: datetime) -> list[Right]:
+    """Each right in its current state; `stored`: the stored entitlement rows (or rows with
+    their `state`) by (right, key)."""
     wanted: list[tuple[str, str, Decision | None]] = [(r.SUPPORT, "", None), (r.VPS, "", None)]
     wanted += [(r.VRR, d.key, d) for d in facts.decisions]
     wanted += [(r.SPECIAL_MEASURES, "", None), (r.RJ, "", None), (r.VCS, "", None)]
@@ -251,8 +259,7 @@ def rights_of(session: Session, case: Case, victim: Victim,
         window = vrr_window(session, case, victim, decision) if decision else None
         state = settle(right, row.state if row else r.NOT_YET, facts, window, now)
         items.append(Right(right, key, state, row, decision=decision, window=window))
-    _attach_requests(session, items)
-    return Rights(case, victim, facts, items)
+    return items
 
 
 def _attach_requests(session: Session, items: list[Right]) -> None:
@@ -459,3 +466,16 @@ for _kind in REQUEST_KIND.values():
 def rights_summary(rights: Rights) -> Sequence[Right]:
     """The rights worth showing on the case page: those the victim can use or is using."""
     return [i for i in rights.items if i.state not in (r.NOT_YET, r.EXPIRED)]
+
+
+def case_page_rights(session: Session, case: Case, victim: Victim,
+                     now: datetime | None = None) -> Sequence[Right]:
+    """`rights_summary(rights_of(...))` for the case page's "Your rights" panel, which shows
+    only each right's state: read from plain (right, key, state) rows, without the entitlement
+    objects, their requests, agencies and transitions (`row` stays None)."""
+    facts = facts_for(session, case, victim)
+    stored = {(row.right, row.key): row for row in repository.states_of(session, victim.id)}
+    items = _settled(session, case, victim, facts, stored, now or utcnow())
+    for item in items:
+        item.row = None
+    return rights_summary(Rights(case, victim, facts, items))

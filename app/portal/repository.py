@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Sequence
 from datetime import date, datetime
 from functools import lru_cache
@@ -26,20 +27,29 @@ from app.portal.models import (
 
 # --- sessions -----------------------------------------------------------------------------
 
+def _record_type(model: type[Any]) -> Any:
+    """A named tuple of every column of `model`, by its attribute name: a plain row for records
+    the portal only reads (an ORM object costs about twice the CPU)."""
+    return namedtuple(f"{model.__name__}Record", [c.key for c in model.__table__.c])
+
+
+_grant = PortalGrant.__table__
+GrantRecord = _record_type(PortalGrant)  # a session's grants are only read
 # Built once (building and cache-keying a statement costs more than running it).
 _SESSION_WITH_GRANTS = (
-    select(PortalSession, PortalGrant)
-    .outerjoin(PortalGrant, PortalGrant.session_pk == PortalSession.id)
-    .where(PortalSession.token_hash == bindparam("token_hash")).order_by(PortalGrant.id))
+    select(PortalSession, *_grant.c)
+    .outerjoin(_grant, _grant.c.session_pk == PortalSession.id)
+    .where(PortalSession.token_hash == bindparam("token_hash")).order_by(_grant.c.id))
 
 
 def session_with_grants(session: Session,
-                        token_hash: str) -> tuple[PortalSession | None, list[PortalGrant]]:
-    """The session behind a cookie and its grants (oldest first), in one statement."""
+                        token_hash: str) -> tuple[PortalSession | None, list[Any]]:
+    """The session behind a cookie (an ORM object: requests change it) and its grants
+    (GrantRecords, oldest first), in one statement."""
     rows = session.execute(_SESSION_WITH_GRANTS, {"token_hash": token_hash}).all()
     if not rows:
         return None, []
-    return rows[0][0], [row[1] for row in rows if row[1] is not None]
+    return rows[0][0], [GrantRecord._make(row[1:]) for row in rows if row[1] is not None]
 
 
 def grants_of(session: Session, session_pk: int) -> Sequence[PortalGrant]:
@@ -123,20 +133,35 @@ def throttle_key_of_attempt(session: Session, attempt_id: str) -> str | None:
 
 # --- what a grant reaches ------------------------------------------------------------------
 
-def _address_column(channel: str, model: type[Victim] | type[Representative]):
-    return func.lower(model.mobile if channel == "sms" else model.email)
+_victim, _case, _representative = Victim.__table__, Case.__table__, Representative.__table__
+_action, _public_id = PortalAction.__table__, CasePublicId.__table__
+# What a grant reaches: the portal only reads victim and case records.
+VictimRecord = _record_type(Victim)
+CaseRecord = _record_type(Case)
+_VICTIM_END = len(_victim.c)
+_CASE_END = _VICTIM_END + len(_case.c)
 
 
-def _reached_by(role: str, channel: str) -> Select[Any]:
+def _records(row: Row[Any]) -> tuple[Any, Any]:
+    """(victim, case) of a row that starts with every column of each."""
+    return VictimRecord._make(row[:_VICTIM_END]), CaseRecord._make(row[_VICTIM_END:_CASE_END])
+
+
+def _address_column(channel: str, table: Any) -> Any:
+    return func.lower(table.c.mobile if channel == "sms" else table.c.email)
+
+
+def _reached_by(role: str, channel: str, *extra: Any) -> Select[Any]:
     """Victim records (with their case) whose recorded contact is the proven address and whose
     date of birth is the proven one: as the victim, or through their representative. Binds
     `born` and `address` (lower case)."""
-    query = (select(Victim, Case).join(Case, Case.id == Victim.case_pk)
-             .where(Victim.date_of_birth == bindparam("born")))
+    query = (select(*_victim.c, *_case.c, *extra)
+             .select_from(_victim.join(_case, _case.c.id == _victim.c.case_pk))
+             .where(_victim.c.date_of_birth == bindparam("born")))
     if role == "victim":
-        return query.where(_address_column(channel, Victim) == bindparam("address"))
-    return query.join(Representative, Representative.victim_pk == Victim.id).where(
-        _address_column(channel, Representative) == bindparam("address"))
+        return query.where(_address_column(channel, _victim) == bindparam("address"))
+    return query.join(_representative, _representative.c.victim_pk == _victim.c.id).where(
+        _address_column(channel, _representative) == bindparam("address"))
 
 
 def _grant_params(grant: PortalGrant) -> dict[str, Any]:
@@ -145,34 +170,38 @@ def _grant_params(grant: PortalGrant) -> dict[str, Any]:
 
 @lru_cache(maxsize=8)
 def _victims_reached_statement(role: str, channel: str) -> Select[Any]:
-    return _reached_by(role, channel).order_by(Case.reported_at.desc(), Victim.id)
+    return _reached_by(role, channel).order_by(_case.c.reported_at.desc(), _victim.c.id)
 
 
 @lru_cache(maxsize=8)
 def _reached_in_case_statement(role: str, channel: str) -> Select[Any]:
-    done = exists().where(PortalAction.victim_pk == Victim.id,
-                          PortalAction.session_pk == bindparam("session_pk"),
-                          PortalAction.action == bindparam("action"))
-    return (_reached_by(role, channel).add_columns(done)
-            .join(CasePublicId, CasePublicId.case_pk == Case.id)
-            .where(CasePublicId.public_id == bindparam("public_id"))
-            .order_by(Victim.id).limit(1))
+    done = exists().where(_action.c.victim_pk == _victim.c.id,
+                          _action.c.session_pk == bindparam("session_pk"),
+                          _action.c.action == bindparam("action"))
+    return (_reached_by(role, channel, done)
+            .join(_public_id, _public_id.c.case_pk == _case.c.id)
+            .where(_public_id.c.public_id == bindparam("public_id"))
+            .order_by(_victim.c.id).limit(1))
 
 
-def victims_reached(session: Session, grant: PortalGrant) -> Sequence[tuple[Victim, Case]]:
-    rows = session.execute(_victims_reached_statement(grant.role, grant.channel),
-                           _grant_params(grant)).all()
-    return [(row[0], row[1]) for row in rows]
+def victims_reached(session: Session, grant: PortalGrant) -> list[tuple[Any, Any]]:
+    """(VictimRecord, CaseRecord) of every victim record the grant reaches, newest report
+    first."""
+    rows = session.connection().execute(_victims_reached_statement(grant.role, grant.channel),
+                                        _grant_params(grant)).all()
+    return [_records(row) for row in rows]
 
 
 def victim_reached_in_case(session: Session, grant: PortalGrant, public_id: str,
-                           session_pk: int, action: str) -> tuple[Victim, Case, bool] | None:
-    """The first victim record the grant reaches in the case with this public id, if any, and
-    whether this browser session has already recorded `action` for that victim."""
-    row = session.execute(_reached_in_case_statement(grant.role, grant.channel),
-                          {**_grant_params(grant), "public_id": public_id,
-                           "session_pk": session_pk, "action": action}).first()
-    return None if row is None else (row[0], row[1], bool(row[2]))
+                           session_pk: int, action: str) -> tuple[Any, Any, bool] | None:
+    """The first victim record the grant reaches in the case with this public id, if any (a
+    VictimRecord and CaseRecord), and whether this browser session has already recorded
+    `action` for that victim."""
+    row = session.connection().execute(
+        _reached_in_case_statement(grant.role, grant.channel),
+        {**_grant_params(grant), "public_id": public_id, "session_pk": session_pk,
+         "action": action}).first()
+    return None if row is None else (*_records(row), bool(row[-1]))
 
 
 # --- public ids -----------------------------------------------------------------------------
@@ -199,6 +228,7 @@ def case_pk_by_public_id(session: Session, public_id: str) -> int | None:
 
 
 # --- the case as the victim reads it (plain rows: the page only reads them) -------------------
+# Run on the session's connection: Core statements need nothing from the ORM's execution path.
 
 _entry = TimelineEntry.__table__
 _agency = Agency.__table__
@@ -229,19 +259,20 @@ _HEARINGS = select(
 
 
 def timeline_rows(session: Session, case_pk: int, victim_pk: int) -> Sequence[Row[Any]]:
-    return session.execute(_TIMELINE, {"case_pk": case_pk, "victim_pk": victim_pk}).all()
+    return session.connection().execute(_TIMELINE, {"case_pk": case_pk,
+                                                    "victim_pk": victim_pk}).all()
 
 
 def timeline_row(session: Session, entry_pk: int) -> Row[Any] | None:
-    return session.execute(_ENTRY, {"entry_pk": entry_pk}).first()
+    return session.connection().execute(_ENTRY, {"entry_pk": entry_pk}).first()
 
 
 def officer_rows(session: Session, case_pk: int) -> Sequence[Row[Any]]:
-    return session.execute(_OFFICERS, {"case_pk": case_pk}).all()
+    return session.connection().execute(_OFFICERS, {"case_pk": case_pk}).all()
 
 
 def hearing_rows(session: Session, case_pk: int) -> Sequence[Row[Any]]:
-    return session.execute(_HEARINGS, {"case_pk": case_pk}).all()
+    return session.connection().execute(_HEARINGS, {"case_pk": case_pk}).all()
 
 
 # The newest entry the victim may see (what a timeline poll compares with `seen`).
@@ -251,7 +282,8 @@ _LATEST_ENTRY = select(func.max(_entry.c.id)).where(
 
 
 def latest_entry_pk(session: Session, case_pk: int, victim_pk: int) -> int:
-    return session.scalar(_LATEST_ENTRY, {"case_pk": case_pk, "victim_pk": victim_pk}) or 0
+    return session.connection().scalar(
+        _LATEST_ENTRY, {"case_pk": case_pk, "victim_pk": victim_pk}) or 0
 
 
 # --- devices, OIDC links, actions -----------------------------------------------------------

@@ -6,7 +6,9 @@ Signs in `--sessions` victims (as bench/load/cost.py does), warms up, then fetch
 case pages under cProfile and prints the top functions by cumulative and by own time, and the
 SQL statements of one request (how many, which). `--no-profile` measures CPU and statements
 only (a profiler roughly doubles the CPU it measures); it also gives PostgreSQL's CPU per page
-(every server process, so run it on an otherwise idle database server).
+(every server process, so run it on an otherwise idle database server). `--page timeline`
+fetches the htmx timeline fragment instead, `--page poll` the timeline's background poll when
+nothing is new (204).
 
 The test client runs the app on another thread and sync routes on a thread pool, which cProfile
 (one thread) does not see: with yappi importable (`pip install --target DIR yappi`, then
@@ -21,6 +23,7 @@ import io
 import pstats
 import statistics
 import time
+from collections.abc import Callable
 
 from bench.generate import run as generate
 from bench.ingest.loadgen import _postgres_cpu
@@ -63,8 +66,35 @@ class _Profiler:
             print(out.getvalue())
 
 
-def _statements_of_one_request(probe: Probe) -> list[str]:
-    probe.fetch(0)
+PAGES = {"case": ("", False, 200), "timeline": ("/timeline", True, 200),
+         "poll": ("/timeline?seen={seen}", True, 204)}
+
+
+def _fetcher(probe: Probe, page: str) -> Callable[[int], None]:
+    """Fetches `page` of the i-th session, measured as Probe.fetch measures a case page."""
+    if page == "case":
+        return probe.fetch
+    suffix, htmx, status = PAGES[page]
+
+    def fetch(i: int) -> None:
+        s = probe.sessions[i % len(probe.sessions)]
+        headers = {"Cookie": f"tmc_session={s['token']}"}
+        if htmx:
+            headers |= {"HX-Request": "true", "X-CSRF-Token": s["csrf"]}
+        probe.statements.clear()
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        response = probe.client.get(f"/cases/{s['public_id']}" + suffix.format(seen=s["seen"]),
+                                    headers=headers)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        if response.status_code != status:
+            raise RuntimeError(f"{page} answered {response.status_code}")
+        probe.samples.append({"wall_ms": wall * 1000, "cpu_ms": cpu * 1000,
+                              "statements": len(probe.statements)})
+    return fetch
+
+
+def _statements_of_one_request(probe: Probe, fetch: Callable[[int], None]) -> list[str]:
+    fetch(0)
     return [" ".join(statement.split())[:160] for _seconds, statement, _params in probe.statements]
 
 
@@ -77,32 +107,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--page", choices=sorted(PAGES), default="case")
     parser.add_argument("--admin-url", default=generate.ADMIN_URL)
     parser.add_argument("--secret-key", default=generate.BENCH_SECRET_KEY)
     args = parser.parse_args(argv)
     probe = Probe(args.admin_url, args.database, args.sessions, args.secret_key,
                   time.strftime("prof%H%M%S"))
+    fetch = _fetcher(probe, args.page)
     try:
         for i in range(args.warmup):
-            probe.fetch(i)
+            fetch(i)
         probe.samples.clear()
         profiler = None if args.no_profile else _Profiler()
         if profiler:
             profiler.start()
         pg0 = _postgres_cpu()
         for i in range(args.requests):
-            probe.fetch(i)
+            fetch(i)
         pg1 = _postgres_cpu()
         if profiler:
             profiler.stop()
         cpu = statistics.median(s["cpu_ms"] for s in probe.samples)
         wall = statistics.median(s["wall_ms"] for s in probe.samples)
         count = statistics.median(s["statements"] for s in probe.samples)
-        print(f"{args.requests} case pages: CPU median {cpu:.2f} ms, wall median {wall:.2f} ms, "
+        print(f"{args.requests} {args.page} pages: CPU median {cpu:.2f} ms, "
+              f"wall median {wall:.2f} ms, "
               f"{count:.0f} statements" + ("" if args.no_profile else " (under the profiler)"))
         if args.no_profile and pg0 is not None and pg1 is not None:
             print(f"PostgreSQL CPU {(pg1 - pg0) * 1000 / args.requests:.2f} ms per page")
-        for line in _statements_of_one_request(probe):
+        for line in _statements_of_one_request(probe, fetch):
             print("  SQL", line)
         if profiler:
             profiler.report(args.top)

@@ -187,6 +187,33 @@ def test_timeline_poll_and_update_page_record_what_they_show(client, engine, set
     assert obligation(engine, "inform-police-decision", alex, bail.event_pk).status == "met"
 
 
+def test_an_update_page_records_only_the_update_it_shows(client, engine, settings, agencies):
+    """The events still waiting for a view are found for the whole case; only those behind the
+    entries shown are recorded."""
+    open_case(agencies, [ALEX], days_ago=2)
+    alex = victim_pk(engine, "V1")
+    sms_and_email_off(engine, alex)
+    [public_id] = case_ids(sign_in(client, engine, REF, "1990-05-17", ALEX_MOBILE).text)
+    agencies["police"].send_ok("suspect.arrested", REF, {}, occurred_at=ago(hours=2))
+    agencies["police"].send_ok("suspect.bailed", REF, {"bail_conditions": ["Not to contact"]},
+                               occurred_at=ago(hours=1))
+    arrest, bail = entry_of(engine, "suspect.arrested"), entry_of(engine, "suspect.bailed")
+    for entry in (bail, arrest):
+        assert obligation(engine, "inform-police-decision", alex, entry.event_pk).status == "open"
+
+    bail_page = portal.entry_public_id(settings.secret_key, bail.id)
+    assert client.get(f"/cases/{public_id}/updates/{bail_page}").status_code == 200
+    assert [v.event_pk for v in views(engine)] == [bail.event_pk]
+    assert obligation(engine, "inform-police-decision", alex, arrest.event_pk).status == "open"
+    with make_sessionmaker(engine)() as db:
+        case = db.scalars(select(Case).where(Case.crime_reference == REF)).one()
+        assert obligations.events_awaiting_portal_view(
+            db, case.id, alex, [bail.id, arrest.id]) == [arrest.event_pk]
+        assert obligations.events_awaiting_portal_view(db, case.id, alex, [bail.id]) == []
+    client.get(f"/cases/{public_id}")
+    assert sorted(v.event_pk for v in views(engine)) == sorted([arrest.event_pk, bail.event_pk])
+
+
 def test_only_entries_the_victim_may_see_count_and_a_representative_counts_for_the_child(
         client, engine, settings, agencies):
     open_case(agencies, [ALEX, SAM], days_ago=2)
