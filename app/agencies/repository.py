@@ -40,7 +40,8 @@ def agency_and_active_secrets(session: Session, agency_id: str) -> tuple[Agency 
 
     The agency is a detached copy (not in the session) with its id, agency_id, kind and name:
     enough to check and apply an event, without the cost of loading an ORM object."""
-    rows = session.execute(_AGENCY_AND_ACTIVE_SECRETS, {"agency_id": agency_id}).all()
+    rows = session.connection().execute(_AGENCY_AND_ACTIVE_SECRETS,
+                                        {"agency_id": agency_id}).all()
     if not rows:
         return None, []
     pk, kind, name, _secret_text = rows[0]

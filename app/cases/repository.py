@@ -84,7 +84,8 @@ _VICTIM_PKS = select(_victim.c.victim_ref, _victim.c.id).where(
 
 
 def victim_pks_by_ref(session: Session, case_pk: int) -> dict[str, int]:
-    return {ref: pk for ref, pk in session.execute(_VICTIM_PKS, {"case_pk": case_pk})}
+    return {ref: pk for ref, pk in session.connection().execute(_VICTIM_PKS,
+                                                               {"case_pk": case_pk})}
 
 
 def get_representative(session: Session, victim_pk: int) -> Representative | None:
@@ -107,7 +108,7 @@ _INSERT_TIMELINE_ENTRY = insert(TimelineEntry.__table__)
 
 def add_timeline_entry(session: Session, values: dict[str, Any]) -> None:
     """A plain INSERT, run at once (no ORM object: nothing reads it back in the transaction)."""
-    session.execute(_INSERT_TIMELINE_ENTRY, values)
+    session.connection().execute(_INSERT_TIMELINE_ENTRY, values)
 
 
 def hearings_of(session: Session, case_pk: int) -> Sequence[Hearing]:

@@ -88,7 +88,9 @@ def _pick(mine: Any, police: Any) -> Any:
     return police if mine is None else mine
 
 
-def effective_preferences(victim: Victim, pref: NotificationPreference | None) -> Preferences:
+def effective_preferences(victim: Victim | repository.Recipient,
+                          pref: NotificationPreference | repository.StoredPreference | None
+                          ) -> Preferences:
     if pref is None:
         return Preferences(victim.sms_allowed, victim.email_allowed,
                            normalise_language(victim.preferred_language), victim.quiet_from,
@@ -228,7 +230,8 @@ class Target:
     to: str
 
 
-def _targets(victim: Victim, prefs: Preferences, blocked: set[str], every: bool) -> list[Target]:
+def _targets(victim: Victim | repository.Recipient, prefs: Preferences, blocked: set[str],
+             every: bool) -> list[Target]:
     """Where a message to this victim goes: every allowed channel, or the first one."""
     found: list[Target] = []
     own = []
@@ -248,8 +251,8 @@ def _targets(victim: Victim, prefs: Preferences, blocked: set[str], every: bool)
     return found
 
 
-def _concerned_victims(session: Session, applied: Any
-                       ) -> tuple[list[Victim], dict[int, NotificationPreference], set[str]]:
+def _concerned_victims(session: Session, applied: Any) -> tuple[
+        list[repository.Recipient], dict[int, repository.StoredPreference], set[str]]:
     """The victims the event concerns, their preferences and the opted-out numbers."""
     victims, prefs, blocked = repository.recipients_of_case(session, applied.case.id)
     only = catalogue.victim_ref_of(applied.event.type, applied.data)
@@ -290,7 +293,8 @@ def _held_until(prefs: Preferences, urgent: bool, now: datetime) -> datetime | N
     return None if urgent else rules.quiet_until(now, prefs.quiet_from, prefs.quiet_to)
 
 
-def queue_for_victim(session: Session, victim: Victim, prefs: Preferences, blocked: set[str],
+def queue_for_victim(session: Session, victim: Victim | repository.Recipient, prefs: Preferences,
+                     blocked: set[str],
                      *, event_pk: int | None, template: str, params: dict[str, Any],
                      safety: bool, urgent: bool, now: datetime) -> int:
     targets = _targets(victim, prefs, blocked, every=safety)
