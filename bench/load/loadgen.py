@@ -76,17 +76,18 @@ class Traffic:
         self.rng = random.Random(seed)
         self.sent = 0
 
-    def request(self, route: str) -> tuple[str, str, dict[str, str], bytes | None]:
-        """(method, url, headers, body) of one request of the route."""
+    def request(self, route: str) -> tuple[str | None, str, str, dict[str, str], bytes | None]:
+        """(who, method, url, headers, body) of one request of the route; `who` is the victim
+        session's token (None for an agency's event)."""
         if route == "event":
-            return self._event()
+            return (None, *self._event())
         s = self.rng.choice(self.sessions)
         headers = {"Cookie": f"{self.cookie}={s['token']}"}
         url = f"{self.base_url}/cases/{s['public_id']}"
         if route in ("timeline", "poll"):
             headers |= {"HX-Request": "true", "X-CSRF-Token": s["csrf"]}
             url += "/timeline" + (f"?seen={s['seen']}" if route == "poll" else "")
-        return "GET", url, headers, None
+        return s["token"], "GET", url, headers, None
 
     def _event(self) -> tuple[str, str, dict[str, str], bytes]:
         self.sent += 1
@@ -122,17 +123,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     arrivals = random.Random(args.seed + 1)
     routes, weights = list(args.mix), list(args.mix.values())
     stats = {route: RouteStats() for route in routes}
-    connector = aiohttp.TCPConnector(limit=args.connections, ttl_dns_cache=None)
     timeout = aiohttp.ClientTimeout(total=args.request_timeout)
     pending: set[asyncio.Task] = set()
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout,
-                                     cookie_jar=aiohttp.DummyCookieJar()) as http:
+    async with Clients(args.connections, args.browser_connections, timeout) as clients:
 
         async def one(route: str, due: float, measured: bool) -> None:
-            method, url, headers, body = traffic.request(route)
+            who, method, url, headers, body = traffic.request(route)
             try:
-                async with http.request(method, url, headers=headers, data=body,
-                                        allow_redirects=False) as response:
+                async with clients.of(who).request(method, url, headers=headers, data=body,
+                                                   allow_redirects=False) as response:
                     text = await response.read()
                     status = str(response.status)
             except Exception as exc:  # refused, reset or timed out: an error
@@ -173,11 +172,49 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "offered_rate": args.rate, "duration_s": args.duration, "warmup_s": args.warmup,
         "mix": args.mix, "connections": args.connections,
+        "browser_connections": args.browser_connections,
         "routes": {route: stats[route].summary(route, args.duration) for route in routes},
         "all": _all(stats, args.duration),
         "loadgen_cpu_percent": round(own / args.duration * 100, 1),
         "loadgen_max_rss_mib": round(rusage1.ru_maxrss / 1024, 1),
     }
+
+
+class Clients:
+    """HTTP clients. With `browser_connections` > 0 each victim session has its own (at most
+    that many connections, as a browser keeps a few to a site) and agencies share one of
+    `connections`: connections open as victims arrive and each is accepted by whichever app
+    process is free then. Otherwise (0) everything shares `connections` connections, like a
+    proxy's upstream pool: the few connections a moderate rate needs open in a burst at the
+    start, and which process accepted them decides, for the whole run, how the load splits
+    between the processes (e.g. 77% and 31% of a core)."""
+
+    def __init__(self, connections: int, browser_connections: int,
+                 timeout: aiohttp.ClientTimeout) -> None:
+        self.browser_connections = browser_connections
+        self.timeout = timeout
+        self.shared = self._client(connections)
+        self.browsers: dict[str, aiohttp.ClientSession] = {}
+
+    def _client(self, limit: int) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=limit, ttl_dns_cache=None),
+            timeout=self.timeout, cookie_jar=aiohttp.DummyCookieJar())
+
+    def of(self, who: str | None) -> aiohttp.ClientSession:
+        if who is None or not self.browser_connections:
+            return self.shared
+        client = self.browsers.get(who)
+        if client is None:
+            client = self.browsers[who] = self._client(self.browser_connections)
+        return client
+
+    async def __aenter__(self) -> Clients:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        for client in [self.shared, *self.browsers.values()]:
+            await client.close()
 
 
 def _all(stats: dict[str, RouteStats], wall: float) -> dict[str, Any]:
@@ -204,6 +241,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mix", type=parse_mix,
                         default=parse_mix("case=0.4,timeline=0.2,poll=0.2,event=0.2"))
     parser.add_argument("--connections", type=int, default=256)
+    parser.add_argument("--browser-connections", type=int, default=0,
+                        help="connections per victim session (0: victims share --connections)")
     parser.add_argument("--request-timeout", type=float, default=30)
     parser.add_argument("--run-id", default=datetime.now(UTC).strftime("%H%M%S"))
     parser.add_argument("--seed", type=int, default=1)

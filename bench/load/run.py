@@ -15,10 +15,11 @@
 3. `tmc serve --workers N --no-worker` on PostgreSQL (bench/ingest/run.py's process handling).
 4. The load generator (bench/load/loadgen.py) in a second process on loopback: open loop,
    Poisson arrivals at `--rate`, a mix of case pages, timeline fragments, timeline polls and
-   signed agency events, over at most `--connections` connections (see docs/performance.md,
-   "London scale", finding 2). Meanwhile this process samples CPU and RSS of every app process
-   (psutil), of PostgreSQL (all its processes: other databases' work included) and of the
-   load generator, over the measured window only.
+   signed agency events, each victim over their own `--browser-connections` connections (as a
+   browser) and agencies over at most `--connections` (see docs/performance.md, "London
+   scale", finding 2, and "Session 5"). Meanwhile this process samples CPU and RSS of every
+   app process (psutil), of PostgreSQL (all its processes: other databases' work included)
+   and of the load generator, over the measured window only.
 5. `--step`: one run per rate, stopping after the first whose case-page p95 reaches
    `--p95-limit` ms (or with more than 1% errors); reports the highest rate under it.
 
@@ -238,6 +239,7 @@ def run_rate(args: argparse.Namespace, server: Server, plan: Path, rate: float, 
             "--plan", str(plan), "--rate", str(rate), "--duration", str(args.duration),
             "--warmup", str(args.warmup), "--mix", args.mix_text, "--run-id", run_id,
             "--connections", str(args.connections),
+            "--browser-connections", str(args.browser_connections),
             "--seed", str(args.seed), "--out", str(out)]
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -290,6 +292,13 @@ def summarise(runs: list[dict[str, Any]], limit_ms: float) -> dict[str, Any]:
 
 # --- report -------------------------------------------------------------------------------
 
+def _connections_text(cfg: dict[str, Any]) -> str:
+    if cfg.get("browser_connections"):
+        return (f"each victim over their own {cfg['browser_connections']} connections, agencies "
+                f"over at most {cfg['connections']}")
+    return f"over at most {cfg['connections']} connections"
+
+
 def markdown(result: dict[str, Any]) -> str:
     cfg = result["config"]
     lines = [
@@ -298,7 +307,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"load average before {result['loadavg_before']}",
         "", f"`{result['command']}`", "",
         f"Mix {cfg['mix']}; {cfg['duration']} s measured after {cfg['warmup']} s warm-up per "
-        f"rate; open loop (Poisson arrivals) over at most {cfg['connections']} connections, "
+        f"rate; open loop (Poisson arrivals); {_connections_text(cfg)}, "
         "latency from when each request was due.",
         "",
         "| offered/s | route | ok/s | p50 ms | p95 ms | p99 ms | max ms | errors |",
@@ -348,6 +357,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the load generator's connections, like a proxy's upstream limit "
                              "(more no longer stall the app: a process refuses portal requests "
                              "beyond 2 per pooled connection with a quick 503)")
+    parser.add_argument("--browser-connections", type=int, default=2,
+                        help="each victim's own connections, as a browser's (agencies share "
+                             "--connections); 0: every request shares --connections, which "
+                             "splits the load between app processes unevenly (the few "
+                             "connections a moderate rate needs are accepted at the start)")
     parser.add_argument("--sessions", type=int, default=1000, help="signed-in victims")
     parser.add_argument("--mix", default="case=0.4,timeline=0.2,poll=0.2,event=0.2")
     parser.add_argument("--database", default=generate.DATABASE)
@@ -423,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": {"cases": args.cases, "app_processes": args.app_processes,
                    "sessions": len(sessions), "mix": args.mix, "duration": args.duration,
                    "connections": args.connections,
+                   "browser_connections": args.browser_connections,
                    "warmup": args.warmup, "rates": args.rates, "database": args.database},
         "loadavg_before": loadavg_before, "generate": generated,
         "machine": machine_facts(_pg_version(url)), "runs": runs,
