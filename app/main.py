@@ -83,13 +83,16 @@ def _database_down_response(request: Request) -> Response:
 def _add_staff(app: FastAPI, settings: Settings) -> None:
     """The staff console (app/staff) and the oversight dashboard (app/oversight)."""
     from app.oversight.routes import router as oversight_router
-    from app.staff import auth, oidc
+    from app.staff import auth
     from app.staff.routes import router as staff_router
 
     auth.install(app)
     app.include_router(staff_router)
     app.include_router(oversight_router)
-    oidc.install(app, settings)
+    if settings.staff_oidc_enabled:  # Authlib and httpx: ~20 MiB a process, only when used
+        from app.staff import oidc
+
+        oidc.install(app, settings)
 
 
 def _add_portal(app: FastAPI, settings: Settings) -> None:
@@ -98,7 +101,6 @@ def _add_portal(app: FastAPI, settings: Settings) -> None:
 
     from app.core.ratelimit import Throttle
     from app.core.templating import STATIC_DIR
-    from app.portal import oidc
     from app.portal.routes import (
         CsrfFailed,
         PortalBusy,
@@ -122,7 +124,10 @@ def _add_portal(app: FastAPI, settings: Settings) -> None:
     from app.entitlements.routes import router as entitlements_router
 
     app.include_router(entitlements_router)  # "Your rights": /cases/{public_id}/rights/...
-    oidc.install(app, settings)
+    if settings.oidc_enabled:  # Authlib and httpx: ~20 MiB a process, only when used
+        from app.portal import oidc
+
+        oidc.install(app, settings)
 
 
 def _add_hardening(app: FastAPI, settings: Settings) -> None:
