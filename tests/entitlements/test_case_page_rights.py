@@ -4,7 +4,6 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from app.cases.models import Case, Victim
@@ -12,19 +11,8 @@ from app.core.db import make_sessionmaker, utcnow
 from app.entitlements import rights as r
 from app.entitlements import service
 from app.entitlements.models import Entitlement
-from tests.agency_client import AgencyClient
-from tests.portal.helpers import ALEX, SAM, open_case
 
 REF = "01/30002/26"
-
-
-@pytest.fixture
-def cast(registry, police) -> dict[str, AgencyClient]:
-    cps = registry.add("cps-london", "cps", "CPS London")
-    open_case(police, REF, [ALEX, SAM])
-    police.send_ok("case.agency_linked", REF, {"agency_id": "cps-london"},
-                   occurred_at="2026-11-19T19:05:00Z")
-    return {"police": police, "cps": cps}
 
 
 def summaries(engine, ref: str) -> tuple[list[tuple], list[tuple]]:

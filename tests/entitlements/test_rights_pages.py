@@ -8,29 +8,18 @@ from __future__ import annotations
 import re
 from html import unescape
 
-import pytest
 from sqlalchemy import func, select
 
 from app.core.db import make_sessionmaker
 from app.entitlements.models import Entitlement, EntitlementTransition
 from app.obligations.models import Obligation
 from app.outbound.models import AgencyRequest
-from tests.agency_client import AgencyClient
 from tests.entitlements.outbound_helpers import fresh, set_endpoint, start_clock
-from tests.portal.helpers import ALEX, SAM, case_ids, csrf_of, open_case, sign_in
+from tests.portal.helpers import case_ids, csrf_of, sign_in
 from tests.webhook_receiver import Receiver
 
 REF = "01/30001/26"
 REVIEW_LINK = re.compile(r'href="(/cases/[^"]+/rights/review/[0-9a-f]{16})"')
-
-
-@pytest.fixture
-def cast(registry, police) -> dict[str, AgencyClient]:
-    cps = registry.add("cps-london", "cps", "CPS London")
-    open_case(police, REF, [ALEX, SAM])
-    police.send_ok("case.agency_linked", REF, {"agency_id": "cps-london"},
-                   occurred_at="2026-11-19T19:05:00Z")
-    return {"police": police, "cps": cps}
 
 
 def signed_in_case(client, engine) -> str:
