@@ -28,6 +28,9 @@ from bench.load.run import case_count, settings_for, victim_sessions
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_RATIO = 1.25
+# page: (path after /cases/{public_id}, fetched by htmx, expected status)
+PAGES = {"case": ("", False, 200), "timeline": ("/timeline", True, 200),
+         "poll": ("/timeline?seen={seen}", True, 204)}
 
 
 class Probe:
@@ -60,15 +63,21 @@ class Probe:
     def _after(self, conn, _cursor, statement, params, _context, _many) -> None:  # type: ignore[no-untyped-def]
         self.statements.append((time.perf_counter() - conn.info["bench_t0"], statement, params))
 
-    def fetch(self, i: int) -> None:
+    def fetch(self, i: int, page: str = "case") -> None:
+        """The i-th session's `page` (PAGES: the case page, its htmx timeline fragment, or the
+        timeline's background poll when nothing is new), measured."""
         s = self.sessions[i % len(self.sessions)]
+        suffix, htmx, status = PAGES[page]
+        headers = {"Cookie": f"tmc_session={s['token']}"}
+        if htmx:
+            headers |= {"HX-Request": "true", "X-CSRF-Token": s["csrf"]}
         self.statements.clear()
         cpu0, t0 = time.process_time(), time.perf_counter()
-        response = self.client.get(f"/cases/{s['public_id']}",
-                                   headers={"Cookie": f"tmc_session={s['token']}"})
+        response = self.client.get(f"/cases/{s['public_id']}" + suffix.format(seen=s["seen"]),
+                                   headers=headers)
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        if response.status_code != 200:
-            raise RuntimeError(f"{self.database}: case page answered {response.status_code}")
+        if response.status_code != status:
+            raise RuntimeError(f"{self.database}: {page} answered {response.status_code}")
         self.samples.append({"wall_ms": wall * 1000, "cpu_ms": cpu * 1000,
                              "sql_ms": sum(s[0] for s in self.statements) * 1000,
                              "statements": len(self.statements)})

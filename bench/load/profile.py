@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import io
 import pstats
 import statistics
@@ -27,7 +28,7 @@ from collections.abc import Callable
 
 from bench.generate import run as generate
 from bench.ingest.loadgen import _postgres_cpu
-from bench.load.cost import Probe
+from bench.load.cost import PAGES, Probe
 
 
 class _Profiler:
@@ -66,33 +67,6 @@ class _Profiler:
             print(out.getvalue())
 
 
-PAGES = {"case": ("", False, 200), "timeline": ("/timeline", True, 200),
-         "poll": ("/timeline?seen={seen}", True, 204)}
-
-
-def _fetcher(probe: Probe, page: str) -> Callable[[int], None]:
-    """Fetches `page` of the i-th session, measured as Probe.fetch measures a case page."""
-    if page == "case":
-        return probe.fetch
-    suffix, htmx, status = PAGES[page]
-
-    def fetch(i: int) -> None:
-        s = probe.sessions[i % len(probe.sessions)]
-        headers = {"Cookie": f"tmc_session={s['token']}"}
-        if htmx:
-            headers |= {"HX-Request": "true", "X-CSRF-Token": s["csrf"]}
-        probe.statements.clear()
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        response = probe.client.get(f"/cases/{s['public_id']}" + suffix.format(seen=s["seen"]),
-                                    headers=headers)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        if response.status_code != status:
-            raise RuntimeError(f"{page} answered {response.status_code}")
-        probe.samples.append({"wall_ms": wall * 1000, "cpu_ms": cpu * 1000,
-                              "statements": len(probe.statements)})
-    return fetch
-
-
 def _statements_of_one_request(probe: Probe, fetch: Callable[[int], None]) -> list[str]:
     fetch(0)
     return [" ".join(statement.split())[:160] for _seconds, statement, _params in probe.statements]
@@ -113,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     probe = Probe(args.admin_url, args.database, args.sessions, args.secret_key,
                   time.strftime("prof%H%M%S"))
-    fetch = _fetcher(probe, args.page)
+    fetch = functools.partial(probe.fetch, page=args.page)
     try:
         for i in range(args.warmup):
             fetch(i)
