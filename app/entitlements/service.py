@@ -240,25 +240,28 @@ def rights_of(session: Session, case: Case, victim: Victim,
               now: datetime | None = None) -> Rights:
     """Every right of the victim on the case, in its current state. Reads only."""
     facts = facts_for(session, case, victim)
-    stored = {(e.right, e.key): e for e in repository.entitlements_of(session, victim.id)}
-    items = _settled(session, case, victim, facts, stored, now or utcnow())
+    rows = {(e.right, e.key): e for e in repository.entitlements_of(session, victim.id)}
+    states = {key: row.state for key, row in rows.items()}
+    items = _settled(session, case, victim, facts, states, now or utcnow(), rows)
     _attach_requests(session, items)
     return Rights(case, victim, facts, items)
 
 
 def _settled(session: Session, case: Case, victim: Victim, facts: Facts,
-             stored: dict[tuple[str, str], Any], now: datetime) -> list[Right]:
-    """Each right in its current state; `stored`: the stored entitlement rows (or rows with
-    their `state`) by (right, key)."""
+             states: dict[tuple[str, str], str], now: datetime,
+             rows: dict[tuple[str, str], Entitlement] | None = None) -> list[Right]:
+    """Each right in its current state, from the stored states by (right, key); with `rows`,
+    each carries its stored entitlement."""
     wanted: list[tuple[str, str, Decision | None]] = [(r.SUPPORT, "", None), (r.VPS, "", None)]
     wanted += [(r.VRR, d.key, d) for d in facts.decisions]
     wanted += [(r.SPECIAL_MEASURES, "", None), (r.RJ, "", None), (r.VCS, "", None)]
+    rows = rows or {}
     items = []
     for right, key, decision in wanted:
-        row = stored.get((right, key))
         window = vrr_window(session, case, victim, decision) if decision else None
-        state = settle(right, row.state if row else r.NOT_YET, facts, window, now)
-        items.append(Right(right, key, state, row, decision=decision, window=window))
+        state = settle(right, states.get((right, key), r.NOT_YET), facts, window, now)
+        items.append(Right(right, key, state, rows.get((right, key)), decision=decision,
+                           window=window))
     return items
 
 
@@ -474,8 +477,6 @@ def case_page_rights(session: Session, case: Case, victim: Victim,
     only each right's state: read from plain (right, key, state) rows, without the entitlement
     objects, their requests, agencies and transitions (`row` stays None)."""
     facts = facts_for(session, case, victim)
-    stored = {(row.right, row.key): row for row in repository.states_of(session, victim.id)}
-    items = _settled(session, case, victim, facts, stored, now or utcnow())
-    for item in items:
-        item.row = None
-    return rights_summary(Rights(case, victim, facts, items))
+    states = {(row.right, row.key): row.state for row in repository.states_of(session, victim.id)}
+    return rights_summary(Rights(case, victim, facts,
+                                 _settled(session, case, victim, facts, states, now or utcnow())))
