@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,20 +53,29 @@ def require_postgres() -> None:
         pytest.skip(f"PostgreSQL not available: {problem}")
 
 
-@pytest.fixture(scope="session")
-def postgres_template_url() -> Iterator[str]:
-    require_postgres()
-    name = f"tmc_test_{_worker()}_{os.getpid()}"
+@contextmanager
+def postgres_database(name: str) -> Iterator[str]:
+    """An empty PostgreSQL database of this name (any left over from before dropped first):
+    its URL; dropped afterwards, even with connections still open."""
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade_to_head(url)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template_url() -> Iterator[str]:
+    require_postgres()
+    with postgres_database(f"tmc_test_{_worker()}_{os.getpid()}") as url:
+        upgrade_to_head(url)
+        yield url
 
 
 @pytest.fixture(scope="session")

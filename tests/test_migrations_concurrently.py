@@ -22,11 +22,11 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from app.core.migrations import ROOT, alembic_config
-from tests.conftest import POSTGRES_ADMIN_URL, require_postgres
+from tests.conftest import postgres_database, require_postgres
 
 # index: table, for every index 0009-0011 add to a table that existed before
 INDEXES = {
@@ -48,17 +48,8 @@ WAIT_SECONDS = 30
 @pytest.fixture
 def scratch_url() -> Iterator[str]:
     require_postgres()
-    name = f"tmc_migrations_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database(f"tmc_migrations_{os.getpid()}_{uuid.uuid4().hex[:8]}") as url:
+        yield url
 
 
 @pytest.fixture
