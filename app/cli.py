@@ -77,7 +77,7 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
     # process's memory by about 5 MiB at no measured cost (docs/performance.md). The app
     # processes read it when they start; with --workers 1 set it in the service's environment.
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("app.main:create_served_app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=True, access_log=False, **uvicorn_limits(settings))
 
 
