@@ -214,3 +214,33 @@ def test_representative_sees_the_case_and_is_told_they_act_for_the_victim(client
     assert "You are acting for Sam" in html
     assert "Only for Sam." in html  # the victim's own entries
     assert "Robin Example" not in html  # Alex's support worker is Alex's alone
+
+
+def test_portal_requests_end_their_transactions_off_the_event_loop(app, client, engine,
+                                                                   agencies):
+    """Ending a transaction is a round trip to the database; on the event loop it would hold
+    up every other request of the process while it waits."""
+    import asyncio
+
+    from sqlalchemy import event
+
+    public_id, html = signed_in_case(client, engine, agencies)
+    seen = re.search(r"timeline\?seen=(\d+)", html).group(1)
+    htmx = {"HX-Request": "true", "X-CSRF-Token": csrf_of(html)}
+    ended: list[bool] = []  # per COMMIT or ROLLBACK: was it on the event loop?
+
+    def record(_connection) -> None:  # type: ignore[no-untyped-def]
+        try:
+            asyncio.get_running_loop()
+            ended.append(True)
+        except RuntimeError:
+            ended.append(False)
+
+    event.listen(app.state.engine, "commit", record)
+    event.listen(app.state.engine, "rollback", record)
+    assert client.get(f"/cases/{public_id}").status_code == 200
+    assert client.get(f"/cases/{public_id}/timeline", headers=htmx).status_code == 200
+    assert client.get(f"/cases/{public_id}/timeline?seen={seen}",
+                      headers=htmx).status_code == 204
+    assert len(ended) >= 6  # each request's session read and its own transaction
+    assert not any(ended)
