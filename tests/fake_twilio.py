@@ -12,7 +12,7 @@ import itertools
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -48,6 +48,8 @@ class FakeTwilio:
     # HTTP statuses to answer the next requests with instead of 201 (then back to normal).
     fail_next: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
+    # Called with each accepted message while its sender waits for the answer.
+    on_message: Callable[[Received], None] | None = None
     callback_results: list[int] = field(default_factory=list)
     base_url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -75,8 +77,11 @@ class FakeTwilio:
                 code = 21211 if status == 400 else 20500
                 return status, {"code": code, "message": "failure requested", "status": status}
             sid = f"SM{next(self._ids):032x}"
-            self.received.append(Received(sid, form.get("To", ""), form.get("Body", ""),
-                                          form.get("StatusCallback"), time.time()))
+            received = Received(sid, form.get("To", ""), form.get("Body", ""),
+                                form.get("StatusCallback"), time.time())
+            self.received.append(received)
+        if self.on_message is not None:
+            self.on_message(received)
         if form.get("StatusCallback") and self.callbacks:
             self._outbox.put((form["StatusCallback"], sid, form.get("To", "")))
         return 201, {"sid": sid, "status": "queued", "to": form.get("To"),

@@ -183,6 +183,17 @@ def set_language(db: Session, row: PortalSession, language: str) -> str:
 
 # --- sign-in with a one-time code ------------------------------------------------------------
 
+@dataclass(frozen=True)
+class SignInMessage:
+    """A code or a new-device alert. Sent at once, not queued with case notifications: a code is
+    useless once late, and neither waits for digests or quiet hours."""
+
+    channel: str
+    address: str
+    subject: str
+    body: str
+
+
 @dataclass
 class CodeRequest:
     throttled: bool = False
@@ -227,6 +238,7 @@ def request_code(db: Session, settings: Settings, throttle: Throttle, row: Porta
     attempt_id = secrets.token_urlsafe(24)
     case = repository.case_by_reference(db, form.crime_reference)
     recipients = _recipients(db, case, form)
+    to_send: list[SignInMessage] = []
     for address, victim in recipients.items():
         code = f"{secrets.randbelow(10**6):06d}"
         db.add(SignInChallenge(
@@ -234,14 +246,16 @@ def request_code(db: Session, settings: Settings, throttle: Throttle, row: Porta
             channel=form.channel, address=address, date_of_birth=form.date_of_birth,
             code_hash=_code_hash(settings.secret_key, attempt_id, code),
             expires_at=now + timedelta(minutes=settings.portal_code_minutes), created_at=now))
-        _send_code(db, settings, form.channel, address, code, victim)
+        to_send += _hold(db, settings, _code_message(settings, form.channel, address, code,
+                                                     victim))
     row.pending_attempt = attempt_id
     db.commit()
+    _send(settings, to_send)
     return CodeRequest(sent=len(recipients))
 
 
-def _send_code(db: Session, settings: Settings, channel: str, address: str, code: str,
-               victim: Victim) -> None:
+def _code_message(settings: Settings, channel: str, address: str, code: str,
+                  victim: Victim) -> SignInMessage:
     # Never the case, the offence or the service for a discreet victim: only the code.
     t = translator(victim.preferred_language)
     minutes = settings.portal_code_minutes
@@ -250,29 +264,39 @@ def _send_code(db: Session, settings: Settings, channel: str, address: str, code
     else:
         body = t._("Your Track My Crime security code is {code}. It expires in {minutes} "
                    "minutes. Do not share it with anyone.")
-    _deliver(db, settings, channel, address, t._("Your security code"),
-             body.format(code=code, minutes=minutes))
+    return SignInMessage(channel, address, t._("Your security code"),
+                         body.format(code=code, minutes=minutes))
 
 
-def _deliver(db: Session, settings: Settings, channel: str, address: str, subject: str,
-             body: str) -> None:
-    """Sends a sign-in message at once through the configured provider. Codes are not queued
-    with case notifications: they are useless once late, and must skip digests and quiet hours.
-    The dev outbox captures in this transaction (a second SQLite writer would wait on us)."""
-    backend = settings.sms_backend if channel == "sms" else settings.email_backend
-    if backend == "outbox":
-        dev_outbox.capture(db, channel, address, subject if channel == "email" else None, body)
+def _hold(db: Session, settings: Settings, message: SignInMessage) -> list[SignInMessage]:
+    """The dev outbox captures a message in this transaction (a second SQLite writer would wait
+    on us). A real provider's message is held, to be sent (`_send`) once the transaction that
+    recorded its code or session is committed: a provider may take its whole timeout to
+    answer, and a transaction open that long holds a pooled connection (on SQLite, the write
+    lock), so an outage would take every connection of the process; and a code that arrives is
+    always one the service kept."""
+    backend = settings.sms_backend if message.channel == "sms" else settings.email_backend
+    if backend != "outbox":
+        return [message]
+    dev_outbox.capture(db, message.channel, message.address,
+                       message.subject if message.channel == "email" else None, message.body)
+    return []
+
+
+def _send(settings: Settings, messages: Sequence[SignInMessage]) -> None:
+    if not messages:
         return
     from app.notifications import providers
 
-    provider = providers.direct_provider(settings, channel)
-    message = providers.Outgoing(0, channel, address, subject, body,
-                                 f"<p>{html.escape(body)}</p>")
-    try:
-        provider.send(message)
-    except providers.ProviderError as exc:
-        # The page never says whether details matched, so the person simply asks again.
-        log.warning("sign-in message not sent by %s: %s", provider.name, exc.code)
+    for message in messages:
+        provider = providers.direct_provider(settings, message.channel)
+        outgoing = providers.Outgoing(0, message.channel, message.address, message.subject,
+                                      message.body, f"<p>{html.escape(message.body)}</p>")
+        try:
+            provider.send(outgoing)
+        except providers.ProviderError as exc:
+            # The page never says whether details matched, so the person simply asks again.
+            log.warning("sign-in message not sent by %s: %s", provider.name, exc.code)
 
 
 @dataclass
@@ -333,11 +357,13 @@ def _signed_in(db: Session, settings: Settings, old: PortalSession, challenge: S
         db.add(PortalGrant(session_pk=new.id, **values))
     if old.pending_oidc_subject:
         repository.add_oidc_link(db, {"subject": old.pending_oidc_subject, **proven})
-    alerts = _check_device(db, settings, challenge, proven["identity_key"], device_id, now)
+    alert = _check_device(db, challenge, proven["identity_key"], device_id, now)
+    to_send = _hold(db, settings, alert) if alert else []
     _record(db, new, "signed_in", None, {"channel": challenge.channel, "role": challenge.role,
                                          "oidc_linked": bool(old.pending_oidc_subject)})
     db.commit()
-    return CodeCheck(ok=True, token=token, session=new, new_device_alerts=alerts)
+    _send(settings, to_send)
+    return CodeCheck(ok=True, token=token, session=new, new_device_alerts=int(bool(alert)))
 
 
 def _grant_values(settings: Settings, role: str, channel: str, address: str,
@@ -370,15 +396,15 @@ def sign_in_with_links(db: Session, settings: Settings, old: PortalSession, subj
     return result
 
 
-def _check_device(db: Session, settings: Settings, challenge: SignInChallenge, key: str,
-                  device_id: str | None, now: datetime) -> int:
-    """Remembers the device; alerts the proven address when an identity that has signed in
-    before does so from a device it has not used."""
+def _check_device(db: Session, challenge: SignInChallenge, key: str, device_id: str | None,
+                  now: datetime) -> SignInMessage | None:
+    """Remembers the device; the alert to the proven address when an identity that has signed
+    in before does so from a device it has not used."""
     had_devices = repository.has_known_devices(db, key)
     device = device_id or secrets.token_urlsafe(32)  # no cookie: a device never seen before
     is_new = repository.add_known_device(db, key, token_hash(device))
     if not (is_new and had_devices):
-        return 0
+        return None
     victims = _victims_for(db, challenge)
     discreet = any(v.discreet for v in victims)
     t = translator(victims[0].preferred_language if victims else "en")
@@ -389,9 +415,8 @@ def _check_device(db: Session, settings: Settings, challenge: SignInChallenge, k
     else:
         body = t._("Track My Crime: someone signed in from a new device on {when}. If this was "
                    "not you, sign in and choose 'Sign out everywhere', then call 101.")
-    _deliver(db, settings, challenge.channel, challenge.address, t._("New sign-in"),
-             body.format(when=when))
-    return 1
+    return SignInMessage(challenge.channel, challenge.address, t._("New sign-in"),
+                         body.format(when=when))
 
 
 def _victims_for(db: Session, challenge: SignInChallenge) -> list[Victim]:

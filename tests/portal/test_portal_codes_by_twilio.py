@@ -6,8 +6,11 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
+from app.core.db import make_sessionmaker
 from app.main import create_app
+from app.portal.models import PortalSession, SignInChallenge
 from tests.agency_client import Registry, victim
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, fake_twilio
 from tests.portal.helpers import codes_sent, open_case, request_code, submit_code
@@ -42,3 +45,30 @@ def test_sign_in_code_is_texted_through_twilio_and_works(app, session, settings,
         code = re.search(r"\b(\d{6})\b", texts[0].body).group(1)
         done = submit_code(client, code)
         assert done.status_code == 303 and done.headers["location"] == "/cases"
+
+
+def test_codes_and_alerts_go_out_after_what_they_are_for_is_committed(app, session, settings,
+                                                                       fake, engine):
+    """A provider may take its whole timeout to answer: a transaction left open meanwhile held a
+    pooled connection (on SQLite, the write lock) that long. And a code that arrives is always
+    one the service kept."""
+    committed: dict[str, tuple[int, int]] = {}  # per text: (codes, signed-in sessions) then
+
+    def look(message) -> None:  # type: ignore[no-untyped-def]
+        with make_sessionmaker(engine)() as db:
+            codes = db.scalar(select(func.count()).select_from(SignInChallenge))
+            sessions = db.scalar(select(func.count()).select_from(PortalSession)
+                                 .where(PortalSession.signed_in_at.is_not(None)))
+        committed[message.body] = (codes or 0, sessions or 0)
+
+    fake.on_message = look
+    with TestClient(app) as client:
+        police = Registry(session, settings, client).add("met-police", "police", "Met")
+        open_case(police, REF, [victim("V1")])
+        for browser in (client, TestClient(app)):  # the second is a new device: an alert
+            request_code(browser, REF, "1990-05-17")
+            code = re.search(r"\b(\d{6})\b", fake.received[-1].body).group(1)
+            assert submit_code(browser, code).status_code == 303
+    first_code, second_code, alert = (r.body for r in fake.received)
+    assert committed[first_code][0] == 1 and committed[second_code][0] == 2
+    assert "new device" in alert and committed[alert][1] == 2
