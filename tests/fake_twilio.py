@@ -50,6 +50,7 @@ class FakeTwilio:
     received: list[Received] = field(default_factory=list)
     # Called with each accepted message while its sender waits for the answer.
     on_message: Callable[[Received], None] | None = None
+    connections: int = 0  # TCP connections accepted (keep-alive serves many requests on one)
     callback_results: list[int] = field(default_factory=list)
     base_url: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -116,6 +117,11 @@ class FakeTwilio:
 
 def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
     class Handler(ProviderHandler):
+
+        def setup(self) -> None:  # once per connection
+            super().setup()
+            with fake._lock:
+                fake.connections += 1
 
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))

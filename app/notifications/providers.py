@@ -284,9 +284,22 @@ NOTIFY_STATUSES = {
 }
 
 
+_DIRECT: dict[tuple[int, str], tuple[Settings, Provider]] = {}
+
+
 def direct_provider(settings: Settings, channel: str) -> Provider:
-    """A real provider for a message sent outside the outbox (sign-in codes); not the dev
-    outbox, which captures within the caller's own transaction."""
+    """A real provider for a message sent outside the outbox (sign-in codes and alerts); not
+    the dev outbox, which captures within the caller's own transaction. One per process and
+    settings, shared by the request threads as the worker's are by its threads: a new one per
+    message opened a new connection (a TLS handshake with Twilio or Notify) for every code."""
+    key = (id(settings), channel)
+    held = _DIRECT.get(key)
+    if held is None or held[0] is not settings:
+        held = _DIRECT[key] = (settings, _direct_provider(settings, channel))
+    return held[1]
+
+
+def _direct_provider(settings: Settings, channel: str) -> Provider:
     if channel == "sms":
         return NotifyProvider(settings, "sms") if settings.sms_backend == "notify" \
             else TwilioSms(settings)

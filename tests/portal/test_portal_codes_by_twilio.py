@@ -72,3 +72,15 @@ def test_codes_and_alerts_go_out_after_what_they_are_for_is_committed(app, sessi
     first_code, second_code, alert = (r.body for r in fake.received)
     assert committed[first_code][0] == 1 and committed[second_code][0] == 2
     assert "new device" in alert and committed[alert][1] == 2
+
+
+def test_codes_share_one_connection_to_twilio(app, session, settings, fake):
+    """Each code used to build its own Twilio client, and so open a new connection (a TLS
+    handshake with the real Twilio) while the person waited for the page."""
+    with TestClient(app) as client:
+        police = Registry(session, settings, client).add("met-police", "police", "Met")
+        open_case(police, REF, [victim("V1")])
+        for _ in range(3):
+            assert request_code(client, REF, "1990-05-17").status_code == 303
+    assert len(fake.received) == 3
+    assert fake.connections == 1
