@@ -157,8 +157,8 @@ def _freeze_start_up_objects() -> None:
     """Take what a process holds once it has started (modules, classes, routes, mappers,
     settings: some 140,000 objects) out of the cyclic garbage collector's sight; they live as
     long as the process. Every full collection scanned them all, stopping the process's
-    requests for 100-250 ms two or three times a minute under load; it now scans only what came
-    later (docs/performance.md, session 6). Not for the test suite's many short-lived apps: a
+    requests for 70-450 ms several times a minute under load; it now scans only what came later
+    (docs/performance.md, session 6). Not for the test suite's many short-lived apps: a
     frozen object in a reference cycle is never collected."""
     gc.collect()
     gc.freeze()

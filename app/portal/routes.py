@@ -169,7 +169,8 @@ def _finish(p: Portal, response: Response) -> Response:
     """The response's last touches. The request's database work is over: its session closes
     here, in the route's thread, rather than when `_portal` ends on the event loop, where ending
     a transaction that read (a COMMIT, a round trip to the database) held up every request of
-    the process: about 3% of the loop's time under load (docs/performance.md, session 6)."""
+    the process: 15% of the loop's busy time at 160 requests/s (docs/performance.md, session
+    6)."""
     p.db.close()
     secure = p.settings.secure_cookies
     if p.new_token:
