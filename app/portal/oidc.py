@@ -15,7 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from app.core.config import Settings
 from app.portal import service
-from app.portal.routes import Portal, device_cookie_name, page, portal, redirect
+from app.portal.routes import Portal, device_cookie_name, page, portal, redirect, then_send
 
 STATE_COOKIE = "tmc_oidc_state"
 
@@ -65,4 +65,4 @@ async def callback(p: Portal = Depends(portal)) -> Response:
     if not result.ok:  # first time: prove who you are once with a code, then it is linked
         return redirect(p, "/sign-in?link=1")
     p.new_token = result.token
-    return redirect(p, "/cases")
+    return then_send(p, redirect(p, "/cases"), result.to_send)

@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 
 from app.core import csrf
 from app.core.config import Settings
@@ -199,6 +200,16 @@ def page(p: Portal, template: str, status_code: int = 200, **context: Any) -> Re
     return _finish(p, render(p.request, template, base | context, status_code=status_code))
 
 
+def then_send(p: Portal, response: Response,
+              messages: list[service.SignInMessage]) -> Response:
+    """Sign-in texts and emails go out once the response has gone
+    (`service.send_sign_in_messages`)."""
+    if messages:
+        response.background = BackgroundTask(service.send_sign_in_messages, p.settings,
+                                             messages)
+    return response
+
+
 def redirect(p: Portal, url: str) -> Response:
     if csrf.is_htmx(p.request):
         return _finish(p, Response(status_code=200, headers={"HX-Redirect": url}))
@@ -239,7 +250,7 @@ def sign_in_submit(p: Portal = Depends(portal)) -> Response:
     outcome = service.request_code(p.db, p.settings, p.throttle, row, form, p.client)
     if outcome.throttled:
         return page(p, "portal/throttled.html", status_code=429)
-    return redirect(p, "/sign-in/code")
+    return then_send(p, redirect(p, "/sign-in/code"), outcome.to_send)
 
 
 @router.get("/sign-in/code")
@@ -275,7 +286,7 @@ def code_submit(p: Portal = Depends(portal)) -> Response:
         response.set_cookie(device_cookie_name(p.settings), device,
                             max_age=DEVICE_COOKIE_MAX_AGE, httponly=True,
                             secure=p.settings.secure_cookies, samesite="lax", path="/")
-    return response
+    return then_send(p, response, check.to_send)
 
 
 @router.post("/sign-out")

@@ -198,6 +198,7 @@ class SignInMessage:
 class CodeRequest:
     throttled: bool = False
     sent: int = 0  # never shown: the page says the same whether or not the details matched
+    to_send: list[SignInMessage] = field(default_factory=list)  # after the response
 
 
 def _code_hash(secret_key: str, attempt_id: str, code: str) -> str:
@@ -250,8 +251,7 @@ def request_code(db: Session, settings: Settings, throttle: Throttle, row: Porta
                                                      victim))
     row.pending_attempt = attempt_id
     db.commit()
-    _send(settings, to_send)
-    return CodeRequest(sent=len(recipients))
+    return CodeRequest(sent=len(recipients), to_send=to_send)
 
 
 def _code_message(settings: Settings, channel: str, address: str, code: str,
@@ -270,11 +270,11 @@ def _code_message(settings: Settings, channel: str, address: str, code: str,
 
 def _hold(db: Session, settings: Settings, message: SignInMessage) -> list[SignInMessage]:
     """The dev outbox captures a message in this transaction (a second SQLite writer would wait
-    on us). A real provider's message is held, to be sent (`_send`) once the transaction that
-    recorded its code or session is committed: a provider may take its whole timeout to
-    answer, and a transaction open that long holds a pooled connection (on SQLite, the write
-    lock), so an outage would take every connection of the process; and a code that arrives is
-    always one the service kept."""
+    on us). A real provider's message is held, to be sent (`send_sign_in_messages`) once the
+    transaction that recorded its code or session is committed: a provider may take its whole
+    timeout to answer, and a transaction open that long holds a pooled connection (on SQLite,
+    the write lock), so an outage would take every connection of the process; and a code that
+    arrives is always one the service kept."""
     backend = settings.sms_backend if message.channel == "sms" else settings.email_backend
     if backend != "outbox":
         return [message]
@@ -283,7 +283,11 @@ def _hold(db: Session, settings: Settings, message: SignInMessage) -> list[SignI
     return []
 
 
-def _send(settings: Settings, messages: Sequence[SignInMessage]) -> None:
+def send_sign_in_messages(settings: Settings, messages: Sequence[SignInMessage]) -> None:
+    """Sends held sign-in messages through the configured provider. The portal does this after
+    its response has gone: how long the sign-in form takes to answer must not tell anyone
+    whether the details matched (a provider takes 0.1 s to its 10 s timeout), and nobody waits
+    for a slow provider."""
     if not messages:
         return
     from app.notifications import providers
@@ -306,7 +310,7 @@ class CodeCheck:
     expired: bool = False  # no live code left: ask for a new one
     token: str | None = None  # the new session cookie on success
     session: PortalSession | None = None
-    new_device_alerts: int = 0
+    to_send: list[SignInMessage] = field(default_factory=list)  # after the response
 
 
 def verify_code(db: Session, settings: Settings, throttle: Throttle, row: PortalSession,
@@ -362,8 +366,7 @@ def _signed_in(db: Session, settings: Settings, old: PortalSession, challenge: S
     _record(db, new, "signed_in", None, {"channel": challenge.channel, "role": challenge.role,
                                          "oidc_linked": bool(old.pending_oidc_subject)})
     db.commit()
-    _send(settings, to_send)
-    return CodeCheck(ok=True, token=token, session=new, new_device_alerts=int(bool(alert)))
+    return CodeCheck(ok=True, token=token, session=new, to_send=to_send)
 
 
 def _grant_values(settings: Settings, role: str, channel: str, address: str,

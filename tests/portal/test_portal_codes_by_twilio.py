@@ -84,3 +84,30 @@ def test_codes_share_one_connection_to_twilio(app, session, settings, fake):
             assert request_code(client, REF, "1990-05-17").status_code == 303
     assert len(fake.received) == 3
     assert fake.connections == 1
+
+
+def test_the_sign_in_form_answers_before_the_text_goes(app, session, settings, fake):
+    """How long the form takes to answer must not tell anyone whether the details matched (a
+    text to send, or none), and nobody should wait on a slow provider: on a real server, with
+    the provider taking 2 s, matching details are answered as quickly as wrong ones, and the
+    code still arrives."""
+    import time
+
+    import httpx
+
+    from tests.fake_twilio import wait_for
+    from tests.live_server import serve
+
+    with TestClient(app) as client:
+        police = Registry(session, settings, client).add("met-police", "police", "Met")
+        open_case(police, REF, [victim("V1")])
+    fake.on_message = lambda _message: time.sleep(3)
+    with serve(app.state.settings) as (base, _settings):
+        answered = {}
+        for born in ("1990-05-17", "1990-05-18"):  # right, then wrong
+            with httpx.Client(base_url=base, timeout=30) as browser:
+                started = time.monotonic()
+                assert request_code(browser, REF, born).status_code == 303
+                answered[born] = time.monotonic() - started
+        assert wait_for(lambda: len(fake.received) == 1, timeout=10)
+    assert answered["1990-05-17"] < 1.5 and answered["1990-05-18"] < 1.5
