@@ -25,6 +25,7 @@ from app.core.db import connections_kept
 from app.core.i18n import N_, Translator, normalise_language, translator
 from app.core.ratelimit import Throttle
 from app.core.templating import render
+from app.notifications.providers import Outgoing
 from app.portal import service
 from app.portal.models import PortalGrant, PortalSession
 from app.portal.schemas import SignInForm, normalise_code, parse_sign_in
@@ -201,7 +202,7 @@ def page(p: Portal, template: str, status_code: int = 200, **context: Any) -> Re
 
 
 def then_send(p: Portal, response: Response,
-              messages: list[service.SignInMessage]) -> Response:
+              messages: list[Outgoing]) -> Response:
     """Sign-in texts and emails go out once the response has gone
     (`service.send_sign_in_messages`)."""
     if messages:

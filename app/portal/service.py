@@ -31,7 +31,7 @@ from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.i18n import LONDON, N_, Translator, normalise_language, translator
 from app.core.ratelimit import Throttle
-from app.notifications import dev_outbox
+from app.notifications import dev_outbox, providers
 from app.obligations import service as obligations
 from app.portal import repository
 from app.portal.models import PortalAction, PortalGrant, PortalSession, SignInChallenge
@@ -183,22 +183,11 @@ def set_language(db: Session, row: PortalSession, language: str) -> str:
 
 # --- sign-in with a one-time code ------------------------------------------------------------
 
-@dataclass(frozen=True)
-class SignInMessage:
-    """A code or a new-device alert. Sent at once, not queued with case notifications: a code is
-    useless once late, and neither waits for digests or quiet hours."""
-
-    channel: str
-    address: str
-    subject: str
-    body: str
-
-
 @dataclass
 class CodeRequest:
     throttled: bool = False
     sent: int = 0  # never shown: the page says the same whether or not the details matched
-    to_send: list[SignInMessage] = field(default_factory=list)  # after the response
+    to_send: list[providers.Outgoing] = field(default_factory=list)  # after the response
 
 
 def _code_hash(secret_key: str, attempt_id: str, code: str) -> str:
@@ -239,7 +228,7 @@ def request_code(db: Session, settings: Settings, throttle: Throttle, row: Porta
     attempt_id = secrets.token_urlsafe(24)
     case = repository.case_by_reference(db, form.crime_reference)
     recipients = _recipients(db, case, form)
-    to_send: list[SignInMessage] = []
+    to_send: list[providers.Outgoing] = []
     for address, victim in recipients.items():
         code = f"{secrets.randbelow(10**6):06d}"
         db.add(SignInChallenge(
@@ -255,7 +244,7 @@ def request_code(db: Session, settings: Settings, throttle: Throttle, row: Porta
 
 
 def _code_message(settings: Settings, channel: str, address: str, code: str,
-                  victim: Victim) -> SignInMessage:
+                  victim: Victim) -> providers.Outgoing:
     # Never the case, the offence or the service for a discreet victim: only the code.
     t = translator(victim.preferred_language)
     minutes = settings.portal_code_minutes
@@ -264,11 +253,19 @@ def _code_message(settings: Settings, channel: str, address: str, code: str,
     else:
         body = t._("Your Track My Crime security code is {code}. It expires in {minutes} "
                    "minutes. Do not share it with anyone.")
-    return SignInMessage(channel, address, t._("Your security code"),
-                         body.format(code=code, minutes=minutes))
+    return _sign_in_message(channel, address, t._("Your security code"),
+                            body.format(code=code, minutes=minutes))
 
 
-def _hold(db: Session, settings: Settings, message: SignInMessage) -> list[SignInMessage]:
+def _sign_in_message(channel: str, to: str, subject: str, text: str) -> providers.Outgoing:
+    """A code or a new-device alert: sent at once, not queued with case notifications (no
+    notification row), since a code is useless once late and neither waits for digests or
+    quiet hours."""
+    return providers.Outgoing(0, channel, to, subject, text, f"<p>{html.escape(text)}</p>")
+
+
+def _hold(db: Session, settings: Settings,
+          message: providers.Outgoing) -> list[providers.Outgoing]:
     """The dev outbox captures a message in this transaction (a second SQLite writer would wait
     on us). A real provider's message is held, to be sent (`send_sign_in_messages`) once the
     transaction that recorded its code or session is committed: a provider may take its whole
@@ -278,26 +275,20 @@ def _hold(db: Session, settings: Settings, message: SignInMessage) -> list[SignI
     backend = settings.sms_backend if message.channel == "sms" else settings.email_backend
     if backend != "outbox":
         return [message]
-    dev_outbox.capture(db, message.channel, message.address,
-                       message.subject if message.channel == "email" else None, message.body)
+    dev_outbox.capture(db, message.channel, message.to,
+                       message.subject if message.channel == "email" else None, message.text)
     return []
 
 
-def send_sign_in_messages(settings: Settings, messages: Sequence[SignInMessage]) -> None:
+def send_sign_in_messages(settings: Settings, messages: Sequence[providers.Outgoing]) -> None:
     """Sends held sign-in messages through the configured provider. The portal does this after
     its response has gone: how long the sign-in form takes to answer must not tell anyone
     whether the details matched (a provider takes 0.1 s to its 10 s timeout), and nobody waits
     for a slow provider."""
-    if not messages:
-        return
-    from app.notifications import providers
-
     for message in messages:
         provider = providers.direct_provider(settings, message.channel)
-        outgoing = providers.Outgoing(0, message.channel, message.address, message.subject,
-                                      message.body, f"<p>{html.escape(message.body)}</p>")
         try:
-            provider.send(outgoing)
+            provider.send(message)
         except providers.ProviderError as exc:
             # The page never says whether details matched, so the person simply asks again.
             log.warning("sign-in message not sent by %s: %s", provider.name, exc.code)
@@ -310,7 +301,7 @@ class CodeCheck:
     expired: bool = False  # no live code left: ask for a new one
     token: str | None = None  # the new session cookie on success
     session: PortalSession | None = None
-    to_send: list[SignInMessage] = field(default_factory=list)  # after the response
+    to_send: list[providers.Outgoing] = field(default_factory=list)  # after the response
 
 
 def verify_code(db: Session, settings: Settings, throttle: Throttle, row: PortalSession,
@@ -400,7 +391,7 @@ def sign_in_with_links(db: Session, settings: Settings, old: PortalSession, subj
 
 
 def _check_device(db: Session, challenge: SignInChallenge, key: str, device_id: str | None,
-                  now: datetime) -> SignInMessage | None:
+                  now: datetime) -> providers.Outgoing | None:
     """Remembers the device; the alert to the proven address when an identity that has signed
     in before does so from a device it has not used."""
     had_devices = repository.has_known_devices(db, key)
@@ -418,8 +409,8 @@ def _check_device(db: Session, challenge: SignInChallenge, key: str, device_id: 
     else:
         body = t._("Track My Crime: someone signed in from a new device on {when}. If this was "
                    "not you, sign in and choose 'Sign out everywhere', then call 101.")
-    return SignInMessage(challenge.channel, challenge.address, t._("New sign-in"),
-                         body.format(when=when))
+    return _sign_in_message(challenge.channel, challenge.address, t._("New sign-in"),
+                            body.format(when=when))
 
 
 def _victims_for(db: Session, challenge: SignInChallenge) -> list[Victim]:
