@@ -1,9 +1,12 @@
-"""With a real SMS backend, sign-in codes go out through the twilio SDK at once (not the outbox)."""
+"""With a real SMS backend, sign-in codes go out through the twilio SDK at once (not the outbox):
+after what they are for is committed and after the response, over one connection."""
 
 from __future__ import annotations
 
 import re
+import time
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -12,7 +15,8 @@ from app.core.db import make_sessionmaker
 from app.main import create_app
 from app.portal.models import PortalSession, SignInChallenge
 from tests.agency_client import Registry, victim
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, fake_twilio
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, fake_twilio, wait_for
+from tests.live_server import serve
 from tests.portal.helpers import codes_sent, open_case, request_code, submit_code
 
 REF = "01/70001/26"
@@ -91,13 +95,6 @@ def test_the_sign_in_form_answers_before_the_text_goes(app, session, settings, f
     text to send, or none), and nobody should wait on a slow provider: on a real server, with
     the provider taking 2 s, matching details are answered as quickly as wrong ones, and the
     code still arrives."""
-    import time
-
-    import httpx
-
-    from tests.fake_twilio import wait_for
-    from tests.live_server import serve
-
     with TestClient(app) as client:
         police = Registry(session, settings, client).add("met-police", "police", "Met")
         open_case(police, REF, [victim("V1")])
