@@ -31,13 +31,13 @@ from app.contact.schemas import (
 )
 from app.core.templating import environment
 from app.portal import service as portal_service
-from app.portal.routes import Portal, case_of, not_found, page, portal, redirect
+from app.portal.routes import Portal, PortalRoute, case_of, not_found, page, portal, redirect
 from app.staff import audit
 from app.staff import service as staff_service
 from app.staff.auth import StaffUser, require_roles
 from app.staff.routes import see_other, staff_db, staff_page
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PortalRoute)
 
 STAFF_CASE_ROLES = ("officer", "supervisor", "hub", "admin")
 ESCALATION_ROLES = ("supervisor", "hub", "admin")

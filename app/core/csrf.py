@@ -39,8 +39,11 @@ def needs_check(request: Request) -> bool:
     return request.method not in SAFE_METHODS or is_htmx(request)
 
 
+def matches(given: str | None, expected: str | None) -> bool:
+    return bool(expected and given and hmac.compare_digest(given, expected))
+
+
 async def is_valid(request: Request, expected: str | None) -> bool:
     if not needs_check(request):
         return True
-    given = await submitted_token(request)
-    return bool(expected and given and hmac.compare_digest(given, expected))
+    return matches(await submitted_token(request), expected)

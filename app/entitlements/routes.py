@@ -18,9 +18,9 @@ from app.entitlements import rights as r
 from app.entitlements import schemas, service
 from app.obligations.calendar import london_day
 from app.portal import service as portal_service
-from app.portal.routes import Portal, case_of, not_found, page, portal, redirect
+from app.portal.routes import Portal, PortalRoute, case_of, not_found, page, portal, redirect
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PortalRoute)
 
 SLUGS = {r.VPS: "personal-statement", r.SPECIAL_MEASURES: "special-measures",
          r.RJ: "restorative-justice", r.VCS: "victim-contact-scheme", r.SUPPORT: "support"}

@@ -12,9 +12,9 @@ from fastapi.responses import Response
 from app.core.config import Settings
 from app.notifications import service
 from app.notifications.providers import NOTIFY_STATUSES, TWILIO_STATUSES
-from app.portal.routes import Portal, must_sign_in, page, portal, redirect
+from app.portal.routes import Portal, PortalRoute, must_sign_in, page, portal, redirect
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PortalRoute)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 

@@ -15,7 +15,15 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from app.core.config import Settings
 from app.portal import service
-from app.portal.routes import Portal, device_cookie_name, page, portal, redirect, then_send
+from app.portal.routes import (
+    Portal,
+    PortalRoute,
+    device_cookie_name,
+    page,
+    portal,
+    redirect,
+    then_send,
+)
 
 STATE_COOKIE = "tmc_oidc_state"
 
@@ -36,7 +44,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(router)
 
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PortalRoute)
 
 
 @router.get("/sign-in/oidc")

@@ -7,14 +7,16 @@ Every page: no personal or case detail in titles or URLs, `Cache-Control: no-sto
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+import inspect
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
@@ -29,8 +31,6 @@ from app.notifications.providers import Outgoing
 from app.portal import service
 from app.portal.models import PortalGrant, PortalSession
 from app.portal.schemas import SignInForm, normalise_code, parse_sign_in
-
-router = APIRouter(include_in_schema=False)
 
 DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookies at 400 days
 EXIT_TO = "https://www.bbc.co.uk/weather"
@@ -51,19 +51,62 @@ def device_cookie_name(settings: Settings) -> str:
     return "__Host-tmc_device" if settings.secure_cookies else "tmc_device"
 
 
-@dataclass
 class Portal:
-    """One request's view of the portal: database session, browser session and its grants."""
+    """One request's view of the portal: database session, browser session and its grants.
 
-    request: Request
-    db: Session
-    settings: Settings
-    row: PortalSession | None
-    grants: list[PortalGrant]
-    form: dict[str, str] = field(default_factory=dict)
-    new_token: str | None = None
-    clear_cookie: bool = False
-    language: str = "en"
+    The browser session is read, and the request's CSRF token checked, by `open`, which
+    `PortalRoute` calls in the route's own thread before the route runs: one thread and one
+    transaction per request. Until then the database session, browser session and grants
+    cannot be used (RuntimeError): a route that was not opened fails instead of acting
+    without them."""
+
+    def __init__(self, request: Request, db: Session, settings: Settings, token: str | None,
+                 passive: bool, csrf_needed: bool, submitted_csrf: str | None,
+                 form: dict[str, str]) -> None:
+        self.request, self.settings, self.form = request, settings, form
+        self._db, self._token, self._passive = db, token, passive
+        self._csrf_needed, self._submitted_csrf = csrf_needed, submitted_csrf
+        self._opened = False
+        self._row: PortalSession | None = None
+        self._grants: list[PortalGrant] = []
+        self.new_token: str | None = None
+        self.clear_cookie = False
+        self.language = "en"
+
+    def open(self) -> None:
+        """Reads the browser session behind the cookie, on the request's database session in
+        the caller's thread, and refuses the request (CsrfFailed) if its CSRF token is not that
+        session's."""
+        if self._opened:
+            return
+        row, held = service.session_and_grants(self._db, self.settings, self._token,
+                                               self._passive)
+        if self._csrf_needed and not csrf.matches(self._submitted_csrf,
+                                                  row.csrf_token if row else None):
+            self.end_transaction()  # here, not on the event loop when the portal closes
+            raise CsrfFailed
+        self._row, self._grants, self._opened = row, held, True
+        self.clear_cookie = bool(self._token) and row is None
+        self.language = normalise_language(row.language) if row and row.language else "en"
+
+    def _require_open(self) -> None:
+        if not self._opened:
+            raise RuntimeError("the portal was not opened: route it through PortalRoute")
+
+    @property
+    def db(self) -> Session:
+        self._require_open()
+        return self._db
+
+    @property
+    def row(self) -> PortalSession | None:
+        self._require_open()
+        return self._row
+
+    @property
+    def grants(self) -> list[PortalGrant]:
+        self._require_open()
+        return self._grants
 
     @property
     def signed_in(self) -> bool:
@@ -82,10 +125,18 @@ class Portal:
         return self.request.client.host if self.request.client else "unknown"
 
     def ensure_session(self) -> PortalSession:
-        if self.row is None:
+        row = self.row
+        if row is None:
             # No language stored until one is chosen: after sign-in the victim's own applies.
-            self.row, self.new_token = service.start_session(self.db, self.settings)
-        return self.row
+            row, self.new_token = service.start_session(self.db, self.settings)
+            self._row = row
+        return row
+
+    def end_transaction(self) -> None:
+        service.end_transaction(self._db)
+
+    def close(self) -> None:
+        self._db.close()
 
 
 class PortalBusy(HTTPException):
@@ -112,47 +163,41 @@ def _max_in_flight(settings: Settings) -> int:
     return IN_FLIGHT_PER_CONNECTION * connections_kept(settings.db_pool_size)
 
 
-def _load_session(db: Session, settings: Settings, token: str | None,
-                  passive: bool) -> tuple[PortalSession | None, list[PortalGrant]]:
-    """The browser session and its grants, in one worker thread; then the transaction ends so
-    the pooled connection is back in the pool before the route waits for a thread of its own.
-    (A connection held across that wait let requests holding every connection wait for threads
-    held by requests waiting for a connection: the pool timed out with the CPU idle.)"""
-    try:
-        return service.session_and_grants(db, settings, token, passive)
-    finally:
-        service.end_transaction(db)
-
-
 @asynccontextmanager
 async def _portal(request: Request, passive: bool) -> AsyncIterator[Portal]:
     """One request's portal, refused at once (503, Retry-After) when this process already has
     its share of portal requests in hand. A context manager, so what the route raises (a pool
-    timeout: 503 too) reaches it and it closes at once, not when the generator is collected."""
+    timeout: 503 too) reaches it and it closes at once, not when the generator is collected.
+
+    Only what needs the event loop happens here: the form, and the CSRF token it may carry,
+    are read before any connection is taken (clients are slow). The browser session is read by
+    `Portal.open` in the route's thread, in the route's transaction. (It used to be read here
+    in a thread and a transaction of its own, both ended before the route waited for its
+    thread: a connection held across that wait let requests holding every connection wait for
+    threads held by requests waiting for a connection. A route's thread now holds at most one
+    connection and waits for nothing else.)"""
     settings: Settings = request.app.state.settings
     in_flight = _in_flight(request)
     if in_flight[0] >= _max_in_flight(settings):
         raise PortalBusy
     in_flight[0] += 1
-    db: Session = request.app.state.sessionmaker()
+    portal: Portal | None = None
     try:
         form: dict[str, str] = {}
-        if request.method == "POST":  # read before any connection is taken: clients are slow
+        if request.method == "POST":
             form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        token = request.cookies.get(session_cookie_name(settings))
-        row, held = (None, []) if not token else await run_in_threadpool(
-            _load_session, db, settings, token, passive)
-        if not await csrf.is_valid(request, row.csrf_token if row else None):
-            raise CsrfFailed
-        portal = Portal(request, db, settings, row, held, form=form,
-                        clear_cookie=bool(token) and row is None)
-        portal.language = normalise_language(row.language) if row and row.language else "en"
+        csrf_needed = csrf.needs_check(request)
+        submitted = await csrf.submitted_token(request) if csrf_needed else None
+        portal = Portal(request, request.app.state.sessionmaker(), settings,
+                        request.cookies.get(session_cookie_name(settings)), passive,
+                        csrf_needed, submitted, form)
         yield portal
     except SqlPoolTimeout:  # reading the session, or in the route
         raise PortalBusy from None
     finally:
         in_flight[0] -= 1
-        db.close()
+        if portal is not None:
+            portal.close()
 
 
 async def portal(request: Request) -> AsyncIterator[Portal]:
@@ -165,6 +210,54 @@ async def passive_portal(request: Request) -> AsyncIterator[Portal]:
         yield value
 
 
+def _portals_in(values: dict[str, Any]) -> list[Portal]:
+    return [value for value in values.values() if isinstance(value, Portal)]
+
+
+def _opening_portals(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """The endpoint, opening its Portal first: a sync endpoint in its own thread (the read of
+    the browser session joins the route's transaction), an async one in a worker thread whose
+    transaction then ends, so no connection is held while the route awaits."""
+    if getattr(endpoint, "_opens_portals", False):
+        return endpoint
+    if inspect.iscoroutinefunction(endpoint):
+        @functools.wraps(endpoint)
+        async def opened_async(*args: Any, **kwargs: Any) -> Any:
+            for p in _portals_in(kwargs):
+                await run_in_threadpool(_open_and_end_transaction, p)
+            return await endpoint(*args, **kwargs)
+
+        opened_async._opens_portals = True  # type: ignore[attr-defined]
+        return opened_async
+
+    @functools.wraps(endpoint)
+    def opened(*args: Any, **kwargs: Any) -> Any:
+        for p in _portals_in(kwargs):
+            p.open()
+        return endpoint(*args, **kwargs)
+
+    opened._opens_portals = True  # type: ignore[attr-defined]
+    return opened
+
+
+def _open_and_end_transaction(p: Portal) -> None:
+    try:
+        p.open()
+    finally:
+        p.end_transaction()
+
+
+class PortalRoute(APIRoute):
+    """The route class of every router whose routes take a Portal: each endpoint opens it
+    (`Portal.open`) before it runs."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _opening_portals(endpoint), **kwargs)
+
+
+router = APIRouter(include_in_schema=False, route_class=PortalRoute)
+
+
 # --- responses -----------------------------------------------------------------------------
 
 def _finish(p: Portal, response: Response) -> Response:
@@ -173,7 +266,7 @@ def _finish(p: Portal, response: Response) -> Response:
     a transaction that read (a COMMIT, a round trip to the database) held up every request of
     the process: 15% of the loop's busy time at 160 requests/s (docs/performance.md, session
     6)."""
-    p.db.close()
+    p.close()
     secure = p.settings.secure_cookies
     if p.new_token:
         response.set_cookie(session_cookie_name(p.settings), p.new_token, httponly=True,

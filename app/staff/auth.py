@@ -48,7 +48,7 @@ def _live_session(sessionmaker: Callable[[], Session], settings: Settings,
                   token: str | None) -> tuple[StaffSession, StaffUser] | None:
     """The staff session behind the cookie, read in one worker thread whose database session
     (and pooled connection) is closed before the thread returns: no connection is held while
-    the request waits for the route's own thread (see app/portal/routes.py `_load_session`)."""
+    the request waits for the route's own thread (see app/portal/routes.py `_portal`)."""
     with sessionmaker() as db:
         return service.live_session(db, settings, token)
 
