@@ -8,8 +8,11 @@ linked to victim records only after a one-time code has proven them once (see
 
 from __future__ import annotations
 
+from typing import Any
+
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -56,20 +59,23 @@ async def start(p: Portal = Depends(portal)) -> Response:
 
 @router.get("/sign-in/oidc/callback", name="oidc_callback")
 async def callback(p: Portal = Depends(portal)) -> Response:
-    from fastapi.concurrency import run_in_threadpool
-
     client = p.request.app.state.oauth.provider
     try:
         token = await client.authorize_access_token(p.request)
     except OAuthError:
-        return page(p, "portal/error.html", status_code=400)
-    subject = (token.get("userinfo") or {}).get("sub")
+        token = None
+    return await run_in_threadpool(_sign_in_as, p, token)
+
+
+def _sign_in_as(p: Portal, token: dict[str, Any] | None) -> Response:
+    """The database work of a provider sign-in, in a worker thread: on the event loop it would
+    hold up every request of the process while the database answers."""
+    subject = ((token or {}).get("userinfo") or {}).get("sub")
     if not subject:
         return page(p, "portal/error.html", status_code=400)
     row = p.ensure_session()
     device = p.request.cookies.get(device_cookie_name(p.settings))
-    result = await run_in_threadpool(service.sign_in_with_links, p.db, p.settings, row,
-                                     subject, device)
+    result = service.sign_in_with_links(p.db, p.settings, row, subject, device)
     if not result.ok:  # first time: prove who you are once with a code, then it is linked
         return redirect(p, "/sign-in?link=1")
     p.new_token = result.token

@@ -6,11 +6,16 @@ dev outbox would capture it inside the service, whatever the route did with it).
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from tests.agency_client import Registry
 from tests.fake_twilio import fake_twilio, settings_for, wait_for
@@ -38,6 +43,37 @@ def test_oidc_sign_in_links_after_a_code_then_signs_in_alone(settings, session):
         _sign_in_through(configured, provider_port, session, fake)
 
 
+@contextmanager
+def statements_on_an_event_loop() -> Iterator[list[str]]:
+    """The SQL statements and transaction ends of this process run while it lasts on a thread
+    that runs an event loop (the live server's)."""
+    seen: list[str] = []
+
+    def on_loop() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    def statement(_conn, _cursor, sql, *_args) -> None:  # type: ignore[no-untyped-def]
+        if on_loop():
+            seen.append(" ".join(sql.split())[:80])
+
+    def ended(_conn) -> None:  # type: ignore[no-untyped-def]
+        if on_loop():
+            seen.append("end of transaction")
+
+    listeners = [("before_cursor_execute", statement), ("commit", ended), ("rollback", ended)]
+    for name, listener in listeners:
+        event.listen(Engine, name, listener)
+    try:
+        yield seen
+    finally:
+        for name, listener in listeners:
+            event.remove(Engine, name, listener)
+
+
 def _texts(fake, word: str) -> list[str]:  # type: ignore[no-untyped-def]
     return [r.body for r in fake.received if word in r.body]
 
@@ -63,8 +99,12 @@ def _sign_in_through(configured, provider_port: int, session, fake) -> None:  # 
         assert done.status_code == 303 and done.headers["location"] == "/cases"
 
         http.cookies.clear()  # a new browser: only the provider's sign-in, no code
-        back = through_provider(http, http.get("/sign-in/oidc"), "alex-subject", [], CALLBACK)
+        with statements_on_an_event_loop() as on_loop:
+            back = through_provider(http, http.get("/sign-in/oidc"), "alex-subject", [],
+                                    CALLBACK)
         assert back.status_code == 303 and back.headers["location"] == "/cases"
+        # Its database work (a session, the links, the grants) ran off the event loop.
+        assert on_loop == []
         assert "Burglary" in http.get("/cases").text
         # A browser this identity has not used: the alert goes out after the response.
         assert wait_for(lambda: len(_texts(fake, "new device")) == 1, timeout=10)
