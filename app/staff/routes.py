@@ -276,7 +276,8 @@ async def add_agency(request: Request, staff: StaffUser = Depends(ADMIN),
             return staff_page(request, staff, "staff/agency_secret.html",
                               agency_id=form.agency_id, secret=change.secret, added=True)
         form.errors["agency_id"] = change.error or ""
-    return _agencies_page(request, staff, db, status_code=400, form=form)
+    return await run_in_threadpool(_agencies_page, request, staff, db, status_code=400,
+                                   form=form)
 
 
 @router.post("/agencies/{agency_id}/rotate")

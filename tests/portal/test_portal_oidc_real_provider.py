@@ -6,18 +6,14 @@ dev outbox would capture it inside the service, whatever the route did with it).
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from tests.agency_client import Registry
+from tests.event_loop_probe import statements_on_an_event_loop
 from tests.fake_twilio import fake_twilio, settings_for, wait_for
 from tests.live_server import free_port, live_server
 from tests.oidc_provider import oidc_provider, through_provider
@@ -41,37 +37,6 @@ def test_oidc_sign_in_links_after_a_code_then_signs_in_alone(settings, session):
             "oidc_client_id": "tmc-portal",
             "oidc_client_secret": "a-test-client-secret-of-enough-length-0123456789"})
         _sign_in_through(configured, provider_port, session, fake)
-
-
-@contextmanager
-def statements_on_an_event_loop() -> Iterator[list[str]]:
-    """The SQL statements and transaction ends of this process run while it lasts on a thread
-    that runs an event loop (the live server's)."""
-    seen: list[str] = []
-
-    def on_loop() -> bool:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return False
-        return True
-
-    def statement(_conn, _cursor, sql, *_args) -> None:  # type: ignore[no-untyped-def]
-        if on_loop():
-            seen.append(" ".join(sql.split())[:80])
-
-    def ended(_conn) -> None:  # type: ignore[no-untyped-def]
-        if on_loop():
-            seen.append("end of transaction")
-
-    listeners = [("before_cursor_execute", statement), ("commit", ended), ("rollback", ended)]
-    for name, listener in listeners:
-        event.listen(Engine, name, listener)
-    try:
-        yield seen
-    finally:
-        for name, listener in listeners:
-            event.remove(Engine, name, listener)
 
 
 def _texts(fake, word: str) -> list[str]:  # type: ignore[no-untyped-def]

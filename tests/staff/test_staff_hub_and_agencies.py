@@ -15,6 +15,7 @@ from app.cases.models import Case, Victim
 from app.core.db import utcnow
 from app.notifications.models import ContactTask, SafetyAlert
 from app.staff.models import StaffAudit
+from tests.event_loop_probe import statements_on_an_event_loop
 from tests.staff.cases import REF_A, REF_B, two_cases
 from tests.staff_helpers import sign_in_staff, staff_csrf
 
@@ -67,10 +68,12 @@ def test_hub_queues_sorted_by_deadline(client, session, police):
 def test_an_admin_adds_an_agency_and_sees_its_secret_once(client, session, settings):
     sign_in_staff(client, "admin@example.com", roles=("admin",))
     token = staff_csrf(client)
-    bad = client.post("/staff/agencies", data={
-        "csrf_token": token, "agency_id": "Bad Id", "kind": "wizard", "name": "",
-        "endpoint_url": "ftp://x"})
+    with statements_on_an_event_loop() as on_loop:
+        bad = client.post("/staff/agencies", data={
+            "csrf_token": token, "agency_id": "Bad Id", "kind": "wizard", "name": "",
+            "endpoint_url": "ftp://x"})
     assert bad.status_code == 400
+    assert on_loop == []  # the form's page with its errors was read off the event loop
     for field in ("agency_id", "kind", "name", "endpoint_url"):
         assert f'href="#{field}"' in bad.text
     assert session.scalars(select(Agency)).all() == []
