@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
@@ -35,6 +36,7 @@ from app.portal.schemas import SignInForm, normalise_code, parse_sign_in
 DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookies at 400 days
 EXIT_TO = "https://www.bbc.co.uk/weather"
 IN_FLIGHT_PER_CONNECTION = 2
+SIGN_IN_SENDERS = 4  # threads per process that may wait on the SMS or email provider at once
 BUSY_RETRY_AFTER_SECONDS = 2
 
 
@@ -299,9 +301,21 @@ def then_send(p: Portal, response: Response,
     """Sign-in texts and emails go out once the response has gone
     (`service.send_sign_in_messages`)."""
     if messages:
-        response.background = BackgroundTask(service.send_sign_in_messages, p.settings,
-                                             messages)
+        response.background = BackgroundTask(_send_after_response, p.request.app.state,
+                                             p.settings, messages)
     return response
+
+
+async def _send_after_response(state: Any, settings: Settings,
+                               messages: list[Outgoing]) -> None:
+    """In a worker thread, at most SIGN_IN_SENDERS at once per process: while the provider is
+    down each send waits up to its timeout (10 s), and unbounded they would take the threads
+    every page needs. The rest wait their turn here, as coroutines."""
+    senders = getattr(state, "sign_in_senders", None)
+    if senders is None:  # made on the event loop, so never twice
+        senders = state.sign_in_senders = CapacityLimiter(SIGN_IN_SENDERS)
+    await to_thread.run_sync(service.send_sign_in_messages, settings, messages,
+                             limiter=senders)
 
 
 def redirect(p: Portal, url: str) -> Response:

@@ -4,6 +4,7 @@ after what they are for is committed and after the response, over one connection
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import httpx
@@ -108,3 +109,36 @@ def test_the_sign_in_form_answers_before_the_text_goes(app, session, settings, f
                 answered[born] = time.monotonic() - started
         assert wait_for(lambda: len(fake.received) == 1, timeout=10)
     assert answered["1990-05-17"] < 1.5 and answered["1990-05-18"] < 1.5
+
+
+def test_a_slow_provider_holds_only_a_few_threads(app, session, settings, fake, monkeypatch):
+    """While the provider is down each send waits up to its timeout; sends beyond the bound
+    wait their turn instead of taking the threads every page needs, and all go out."""
+    from app.portal import routes
+
+    monkeypatch.setattr(routes, "SIGN_IN_SENDERS", 2)
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow(_message) -> None:  # type: ignore[no-untyped-def]
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(1)
+        with lock:
+            in_flight[0] -= 1
+
+    with TestClient(app) as client:
+        police = Registry(session, settings, client).add("met-police", "police", "Met")
+        open_case(police, REF, [victim("V1")])
+    fake.on_message = slow
+    with serve(app.state.settings) as (base, _settings):
+        for _ in range(5):  # the most codes one crime reference may ask for at a time
+            with httpx.Client(base_url=base, timeout=30) as browser:
+                assert request_code(browser, REF, "1990-05-17").status_code == 303
+        with httpx.Client(base_url=base, timeout=30) as browser:
+            started = time.monotonic()
+            assert browser.get("/sign-in").status_code == 200
+            assert time.monotonic() - started < 1
+        assert wait_for(lambda: len(fake.received) == 5, timeout=20)
+    assert most[0] == 2
