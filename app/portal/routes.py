@@ -57,8 +57,8 @@ class Portal:
     """One request's view of the portal: database session, browser session and its grants.
 
     The browser session is read, and the request's CSRF token checked, by `open`, which
-    `PortalRoute` calls in the route's own thread before the route runs: one thread and one
-    transaction per request. Until then the database session, browser session and grants
+    `PortalRoute` calls in the route's own thread before the route runs, in the route's
+    transaction: no thread or transaction of their own. Until then the database session, browser session and grants
     cannot be used (RuntimeError): a route that was not opened fails instead of acting
     without them."""
 
