@@ -58,9 +58,9 @@ class Portal:
 
     The browser session is read, and the request's CSRF token checked, by `open`, which
     `PortalRoute` calls in the route's own thread before the route runs, in the route's
-    transaction: no thread or transaction of their own. Until then the database session, browser session and grants
-    cannot be used (RuntimeError): a route that was not opened fails instead of acting
-    without them."""
+    transaction: no thread or transaction of their own. Until then the database session,
+    browser session and grants cannot be used (RuntimeError): a route that was not opened
+    fails instead of acting without them."""
 
     def __init__(self, request: Request, db: Session, settings: Settings, token: str | None,
                  passive: bool, csrf_needed: bool, submitted_csrf: str | None,
