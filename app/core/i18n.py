@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gettext
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_time
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LANGUAGES = ("en", "cy")
@@ -48,20 +48,40 @@ class Translator:
     def date(self, value: date | str) -> str:
         if isinstance(value, str):
             value = date.fromisoformat(value)
-        return format_date(value, "EEEE d MMMM y", locale=_BABEL_LOCALE[self.language])
+        return _long_date(self.language, value)
 
     def datetime(self, value: datetime | str) -> str:
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
         local = value.astimezone(LONDON)
-        day = format_date(local, "EEEE d MMMM y", locale=_BABEL_LOCALE[self.language])
-        time = format_time(local, "h:mm a" if self.language == "en" else "HH:mm",
-                           locale=_BABEL_LOCALE[self.language]).lower()
-        return self._("{day} at {time}").format(day=day, time=time)
+        return self._("{day} at {time}").format(
+            day=_long_date(self.language, local.date()),
+            time=_clock_time(self.language, local.hour, local.minute))
 
     def timestamp(self, value: datetime) -> str:
-        return format_datetime(value.astimezone(LONDON), "d MMM y, HH:mm",
-                               locale=_BABEL_LOCALE[self.language])
+        """"d MMM y, HH:mm", London time."""
+        local = value.astimezone(LONDON)
+        return f"{_short_date(self.language, local.date())}, {local.hour:02d}:{local.minute:02d}"
+
+
+# Babel takes tens of microseconds for each date it formats, and a timeline formats one per
+# entry; the same days and times recur across entries, cases and pages, so each is formatted
+# once per language.
+
+@lru_cache(maxsize=8192)
+def _long_date(language: str, day: date) -> str:
+    return format_date(day, "EEEE d MMMM y", locale=_BABEL_LOCALE[language])
+
+
+@lru_cache(maxsize=8192)
+def _short_date(language: str, day: date) -> str:
+    return format_date(day, "d MMM y", locale=_BABEL_LOCALE[language])
+
+
+@lru_cache(maxsize=len(LANGUAGES) * 24 * 60)
+def _clock_time(language: str, hour: int, minute: int) -> str:
+    return format_time(time(hour, minute), "h:mm a" if language == "en" else "HH:mm",
+                       locale=_BABEL_LOCALE[language]).lower()
 
 
 def translator(language: str | None) -> Translator:

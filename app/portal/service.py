@@ -662,7 +662,7 @@ def _entry_view(public_id: str, entry: Any, t: Translator) -> EntryView:
         hearing = _hearing_card(t, p.get("hearing_type"), p.get("court"), p.get("address"),
                                 p.get("starts_at"), p.get("window"))
     return EntryView(public_id=public_id, pk=entry.id, text=cases.entry_text(entry, t),
-                     agency=entry.agency_name or "", when=entry_timestamp(t, entry.occurred_at),
+                     agency=entry.agency_name or "", when=t.timestamp(entry.occurred_at),
                      when_iso=entry.occurred_at.isoformat(), hearing=hearing)
 
 
@@ -671,20 +671,6 @@ def _entry_views(settings: Settings, rows: Sequence[Any], t: Translator) -> list
     newest_first = list(reversed(rows))
     ids = entry_public_ids(settings.secret_key, [e.id for e in newest_first])
     return [_entry_view(public_id, e, t) for public_id, e in zip(ids, newest_first, strict=True)]
-
-
-def entry_timestamp(t: Translator, moment: datetime) -> str:
-    """`t.timestamp(moment)` ("d MMM y, HH:mm", London time) with the day's part formatted once
-    per language and day: Babel's formatting was the timeline's largest cost."""
-    local = moment.astimezone(LONDON)
-    # the time by hand: strftime was half of this function's CPU
-    return f"{_day_of_timestamp(t.language, local.date())}, {local.hour:02d}:{local.minute:02d}"
-
-
-@lru_cache(maxsize=4096)
-def _day_of_timestamp(language: str, day: date) -> str:
-    noon = datetime(day.year, day.month, day.day, 12, tzinfo=LONDON)
-    return translator(language).timestamp(noon).rsplit(", ", 1)[0]
 
 
 def timeline_entries(db: Session, settings: Settings, access: Access,
