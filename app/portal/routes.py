@@ -63,11 +63,10 @@ class Portal:
     fails instead of acting without them."""
 
     def __init__(self, request: Request, db: Session, settings: Settings, token: str | None,
-                 passive: bool, csrf_needed: bool, submitted_csrf: str | None,
-                 form: dict[str, str]) -> None:
+                 passive: bool, submitted_csrf: str | None, form: dict[str, str]) -> None:
         self.request, self.settings, self.form = request, settings, form
         self._db, self._token, self._passive = db, token, passive
-        self._csrf_needed, self._submitted_csrf = csrf_needed, submitted_csrf
+        self._submitted_csrf = submitted_csrf
         self._opened = False
         self._row: PortalSession | None = None
         self._grants: list[PortalGrant] = []
@@ -83,8 +82,8 @@ class Portal:
             return
         row, held = service.session_and_grants(self._db, self.settings, self._token,
                                                self._passive)
-        if self._csrf_needed and not csrf.matches(self._submitted_csrf,
-                                                  row.csrf_token if row else None):
+        if csrf.needs_check(self.request) and not csrf.matches(
+                self._submitted_csrf, row.csrf_token if row else None):
             self.end_transaction()  # here, not on the event loop when the portal closes
             raise CsrfFailed
         self._row, self._grants, self._opened = row, held, True
@@ -188,11 +187,9 @@ async def _portal(request: Request, passive: bool) -> AsyncIterator[Portal]:
         form: dict[str, str] = {}
         if request.method == "POST":
             form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        csrf_needed = csrf.needs_check(request)
-        submitted = await csrf.submitted_token(request) if csrf_needed else None
         portal = Portal(request, request.app.state.sessionmaker(), settings,
                         request.cookies.get(session_cookie_name(settings)), passive,
-                        csrf_needed, submitted, form)
+                        await csrf.submitted_token(request), form)
         yield portal
     except SqlPoolTimeout:  # reading the session, or in the route
         raise PortalBusy from None
