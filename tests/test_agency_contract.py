@@ -460,6 +460,21 @@ def test_envelope_errors_are_422(cast, case, rejects, envelope_change, field):
     assert field in _fields(problem)
 
 
+@pytest.mark.parametrize(("change", "field"), [
+    ({"data": {"message": "before\x00after"}}, "data.message"),
+    ({"crime_reference": "01/2\x0034/26"}, "crime_reference"),
+    ({"data": {"message": "fine", "note\x00": "ignored field"}}, "data.note\\u0000"),
+], ids=["in a value", "in the envelope", "in an ignored field's name"])
+def test_text_with_a_nul_character_is_422_not_a_database_error(cast, case, rejects, change,
+                                                              field):
+    """Valid JSON that PostgreSQL cannot store (found by the signed fuzzing on PostgreSQL: it
+    was a 503, which the agency would have retried for ever)."""
+    envelope = cast.police.envelope("investigation.update", REF, UPDATE) | change
+    problem = rejects(422, lambda: cast.police.post_raw(*signed(cast.police, envelope)),
+                      "invalid-event")
+    assert field in _fields(problem)
+
+
 @pytest.mark.parametrize("missing", ["type", "occurred_at", "crime_reference", "data"])
 def test_missing_envelope_member_is_422(cast, case, rejects, missing):
     envelope = cast.police.envelope("investigation.update", REF, UPDATE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -190,6 +190,24 @@ def _error(location: tuple[Any, ...], message: str) -> dict[str, str]:
     return {"field": ".".join(str(p) for p in location), "message": message}
 
 
+def _nul_errors(value: Any, location: tuple[Any, ...] = ()) -> Iterator[dict[str, str]]:
+    """Every string (name or value) holding a NUL character: valid JSON, but PostgreSQL stores
+    it in neither text nor JSONB, so such an event could only ever fail (a 503 the agency would
+    retry for ever) instead of being refused as the bad input it is."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield _error(location or ("body",), "contains a NUL character (\\u0000)")
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            where = (*location, name.replace("\x00", "\\u0000"))
+            if "\x00" in name:
+                yield _error(where, "the name contains a NUL character (\\u0000)")
+            yield from _nul_errors(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_errors(item, (*location, index))
+
+
 def parse_event(text: str) -> tuple[Envelope, dict[str, Any]]:
     """Parses and validates the envelope and the type's data; 422 listing every field error."""
     try:
@@ -200,7 +218,7 @@ def parse_event(text: str) -> tuple[Envelope, dict[str, Any]]:
     if not isinstance(raw, dict):
         raise Problem(422, "invalid-event", "The body must be a JSON object.",
                       errors=[{"field": "body", "message": "not an object"}])
-    errors: list[dict[str, str]] = []
+    errors = list(_nul_errors(raw))
     envelope = None
     try:
         envelope = Envelope.model_validate(raw)
