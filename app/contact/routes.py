@@ -29,6 +29,7 @@ from app.contact.schemas import (
     parse_answer,
     parse_escalation,
 )
+from app.core.forms import text_fields
 from app.core.templating import environment
 from app.portal import service as portal_service
 from app.portal.routes import Portal, PortalRoute, case_of, not_found, page, portal, redirect
@@ -174,7 +175,7 @@ async def staff_reply(request: Request, case_pk: int, victim_pk: int,
                       db: Session = Depends(staff_db)) -> Response:
     from fastapi.concurrency import run_in_threadpool
 
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await text_fields(request)
     return await run_in_threadpool(_staff_reply, request, case_pk, victim_pk, staff, db, form)
 
 
@@ -236,7 +237,7 @@ async def staff_resolve(request: Request, escalation_pk: int,
                         db: Session = Depends(staff_db)) -> Response:
     from fastapi.concurrency import run_in_threadpool
 
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await text_fields(request)
     return await run_in_threadpool(_staff_resolve, request, escalation_pk, staff, db, form)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import TimeoutError as SqlPoolTimeout
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
-from app.core import csrf
+from app.core import csrf, forms
 from app.core.config import Settings
 from app.core.db import connections_kept
 from app.core.i18n import N_, Translator, normalise_language, translator
@@ -186,7 +186,7 @@ async def _portal(request: Request, passive: bool) -> AsyncIterator[Portal]:
     try:
         form: dict[str, str] = {}
         if request.method == "POST":
-            form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+            form = await forms.text_fields(request)
         portal = Portal(request, request.app.state.sessionmaker(), settings,
                         request.cookies.get(session_cookie_name(settings)), passive,
                         await csrf.submitted_token(request), form)

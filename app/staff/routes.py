@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.core import csrf
 from app.core.config import Settings
+from app.core.forms import text_fields
 from app.core.i18n import N_, translator
 from app.core.templating import environment
 from app.staff import audit, hub, service
@@ -266,9 +267,8 @@ async def add_agency(request: Request, staff: StaffUser = Depends(ADMIN),
                      db: Session = Depends(staff_db)) -> Response:
     from fastapi.concurrency import run_in_threadpool
 
-    data = await request.form()
-    form = parse_agency(*(str(data.get(k, "")) for k in ("agency_id", "kind", "name",
-                                                          "endpoint_url")))
+    data = await text_fields(request)
+    form = parse_agency(*(data.get(k, "") for k in ("agency_id", "kind", "name", "endpoint_url")))
     if not form.errors:
         change = await run_in_threadpool(service.add_agency, db, _settings(request), staff,
                                          form)

@@ -175,6 +175,22 @@ def test_vps_draft_preview_submit_and_update(client, engine, cast):
         assert session.scalar(select(func.count()).select_from(AgencyRequest)) == 2
 
 
+def test_a_nul_character_in_a_form_is_dropped_not_a_database_error(client, engine, cast):
+    """No browser types one, and PostgreSQL stores none: a draft statement holding one was a
+    503 "try again" page on PostgreSQL (and stored as typed on SQLite)."""
+    cast["cps"].send_ok("charging.decision", REF, {"decision": "charge",
+                                                   "charges": ["Burglary"]},
+                        occurred_at="2026-11-20T10:00:00Z")
+    base = f"/cases/{signed_in_case(client, engine)}/rights/personal-statement"
+    client.get(base)
+    response = post(client, f"{base}/write", {"action": "save", "reading": "",
+                                               "statement": "I cannot\x00 sleep."})
+    assert response.status_code == 303
+    with fresh(engine) as session:
+        right = session.scalars(select(Entitlement).where(Entitlement.right == "vps")).one()
+        assert right.draft["statement"] == "I cannot sleep."
+
+
 def test_vps_not_available_before_charge_refuses_and_changes_nothing(client, engine, cast):
     public_id = signed_in_case(client, engine)
     base = f"/cases/{public_id}/rights/personal-statement"

@@ -163,3 +163,12 @@ def test_enabling_an_endpoint_sends_what_was_parked(client, engine, session, set
     audited = session.scalars(select(StaffAudit).where(StaffAudit.action == "write")).all()
     assert [(a.what, a.detail) for a in audited] == [
         ("agency.enable-endpoint", "cps-london: 2 deliveries queued again")]
+
+
+def test_an_agency_name_with_a_nul_character_is_stored_without_it(client, session):
+    sign_in_staff(client, "admin@example.com", roles=("admin",))
+    added = client.post("/staff/agencies", data={
+        "csrf_token": staff_csrf(client), "agency_id": "kent-police", "kind": "police",
+        "name": "Kent\x00 Police"})
+    assert added.status_code == 200
+    assert session.scalars(select(Agency.name)).all() == ["Kent Police"]
