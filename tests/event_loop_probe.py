@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -42,3 +43,21 @@ def statements_on_an_event_loop() -> Iterator[list[str]]:
     finally:
         for name, listener in listeners:
             event.remove(Engine, name, listener)
+
+
+@contextmanager
+def transaction_ends(target: Any = Engine) -> Iterator[list[bool]]:
+    """Each COMMIT or ROLLBACK of `target` (an engine; by default every engine of this process)
+    while it lasts: whether it ran on an event loop."""
+    ended: list[bool] = []
+
+    def record(_conn) -> None:  # type: ignore[no-untyped-def]
+        ended.append(_on_an_event_loop())
+
+    for name in ("commit", "rollback"):
+        event.listen(target, name, record)
+    try:
+        yield ended
+    finally:
+        for name in ("commit", "rollback"):
+            event.remove(target, name, record)

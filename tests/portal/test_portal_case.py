@@ -8,6 +8,7 @@ import re
 from html import unescape
 
 from tests.agency_client import AgencyClient
+from tests.event_loop_probe import transaction_ends
 from tests.portal.helpers import ALEX, SAM, case_ids, csrf_of, open_case, sign_in
 
 REF = "01/20001/26"
@@ -220,28 +221,14 @@ def test_portal_requests_end_their_transactions_off_the_event_loop(app, client, 
                                                                    agencies):
     """Ending a transaction is a round trip to the database; on the event loop it would hold
     up every other request of the process while it waits."""
-    import asyncio
-
-    from sqlalchemy import event
-
     public_id, html = signed_in_case(client, engine, agencies)
     seen = re.search(r"timeline\?seen=(\d+)", html).group(1)
     htmx = {"HX-Request": "true", "X-CSRF-Token": csrf_of(html)}
-    ended: list[bool] = []  # per COMMIT or ROLLBACK: was it on the event loop?
-
-    def record(_connection) -> None:  # type: ignore[no-untyped-def]
-        try:
-            asyncio.get_running_loop()
-            ended.append(True)
-        except RuntimeError:
-            ended.append(False)
-
-    event.listen(app.state.engine, "commit", record)
-    event.listen(app.state.engine, "rollback", record)
-    assert client.get(f"/cases/{public_id}").status_code == 200
-    assert client.get(f"/cases/{public_id}/timeline", headers=htmx).status_code == 200
-    assert client.get(f"/cases/{public_id}/timeline?seen={seen}",
-                      headers=htmx).status_code == 204
+    with transaction_ends(app.state.engine) as ended:  # per COMMIT or ROLLBACK: on the loop?
+        assert client.get(f"/cases/{public_id}").status_code == 200
+        assert client.get(f"/cases/{public_id}/timeline", headers=htmx).status_code == 200
+        assert client.get(f"/cases/{public_id}/timeline?seen={seen}",
+                          headers=htmx).status_code == 204
     # One transaction per request: the browser session is read in the route's transaction.
     assert len(ended) == 3
     assert not any(ended)
