@@ -253,7 +253,7 @@ def pending_for_victim(session: Session, case_pk: int, victim_pk: int) -> Sequen
     first, as (rule_id, owner, due_at, closes_at, enhanced) rows; those not yet started (no
     due date) are left out."""
     return session.connection().execute(_PENDING_FOR_VICTIM,
-                                  {"case_pk": case_pk, "victim_pk": victim_pk}).all()
+                                        {"case_pk": case_pk, "victim_pk": victim_pk}).all()
 
 
 def mark_breached(session: Session, now: datetime,

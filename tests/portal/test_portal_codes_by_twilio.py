@@ -94,7 +94,7 @@ def test_codes_share_one_connection_to_twilio(app, session, settings, fake):
 def test_the_sign_in_form_answers_before_the_text_goes(app, session, settings, fake):
     """How long the form takes to answer must not tell anyone whether the details matched (a
     text to send, or none), and nobody should wait on a slow provider: on a real server, with
-    the provider taking 2 s, matching details are answered as quickly as wrong ones, and the
+    the provider taking 3 s, matching details are answered as quickly as wrong ones, and the
     code still arrives."""
     with TestClient(app) as client:
         police = Registry(session, settings, client).add("met-police", "police", "Met")
