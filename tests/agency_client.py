@@ -22,6 +22,13 @@ def at(day: str, hhmm: str = "09:00") -> str:
     return f"{day}T{hhmm}:00Z"
 
 
+def recent(minutes_ago: float = 0) -> str:
+    """An RFC 3339 UTC timestamp that many minutes before now: for a journey whose deadlines
+    must still be running, or an event that must come after something the test just did."""
+    moment = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 @dataclass
 class AgencyClient:
     agency_id: str

@@ -20,7 +20,7 @@ from app.cases.models import Case
 from app.core.db import make_sessionmaker
 from app.notifications.models import DELIVERED, Notification
 from app.obligations.models import Obligation
-from tests.agency_client import AgencyClient, opened
+from tests.agency_client import AgencyClient, opened, recent
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, fake_twilio, wait_for
 from tests.live_server import free_port, is_ready, start_tmc, stop_processes
 from tests.portal.helpers import ALEX, CODE, csrf_of
@@ -80,7 +80,7 @@ def _agencies_post_to_either_app(bases: list[str], secret: str) -> None:
             ("suspect.arrested", {"summary": "A man was arrested."})]):
         with httpx.Client(base_url=bases[n % 2]) as client:
             AgencyClient("met-police", "police", secret, client).send_ok(
-                event_type, REF, data, occurred_at=f"2026-11-2{n}T10:00:00Z")
+                event_type, REF, data, occurred_at=recent(60 - n))  # deadlines running
 
 
 def _sign_in_across_apps(bases: list[str], fake) -> None:

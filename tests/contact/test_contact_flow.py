@@ -21,7 +21,7 @@ from app.notifications import dev_outbox
 from app.notifications.models import Notification
 from app.outbound.models import AgencyRequest
 from app.staff.models import StaffAudit
-from tests.agency_client import AgencyClient
+from tests.agency_client import AgencyClient, recent
 from tests.contact.helpers import (
     NEW_OIC_EMAIL,
     OIC_EMAIL,
@@ -190,7 +190,7 @@ def test_the_police_reply_by_event(client: Any, engine: Engine, session: Session
     wrong_victim = police.send("message.replied", REF, data | {"victim_ref": "V2"})
     assert wrong_victim.status_code == 422
     assert _count(session, ContactMessage) == 1  # refused events leave no trace
-    police.send_ok("message.replied", REF, data, occurred_at="2026-11-23T10:00:00Z")
+    police.send_ok("message.replied", REF, data, occurred_at=recent())  # after the message
 
     case, victim = the_case(session), the_victim(session)
     view = service.thread_view(session, case, victim)

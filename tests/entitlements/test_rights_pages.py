@@ -14,6 +14,7 @@ from app.core.db import make_sessionmaker
 from app.entitlements.models import Entitlement, EntitlementTransition
 from app.obligations.models import Obligation
 from app.outbound.models import AgencyRequest
+from tests.agency_client import recent
 from tests.entitlements.outbound_helpers import fresh, set_endpoint, start_clock
 from tests.portal.helpers import case_ids, csrf_of, sign_in
 from tests.webhook_receiver import Receiver
@@ -217,12 +218,15 @@ def test_case_page_links_to_rights(client, engine, cast):
     assert "Support for you" in page.text
 
 
-def test_measures_rj_vcs_and_support(client, engine, registry, cast):
+def test_measures_rj_vcs_and_support(client, engine, registry, recent_cast):
+    # Opened an hour ago: the support referral is still due when the victim declines it (a
+    # decline after the deadline leaves the breach standing).
+    cast = recent_cast
     wcu = registry.add("wcu-london-north", "witness_care", "Witness Care Unit London North")
     cast["police"].send_ok("case.agency_linked", REF, {"agency_id": "wcu-london-north"},
-                           occurred_at="2026-11-19T19:06:00Z")
+                           occurred_at=recent(54))
     cast["cps"].send_ok("charging.decision", REF, {"decision": "charge"},
-                        occurred_at="2026-11-20T10:00:00Z")
+                        occurred_at=recent(50))
     public_id = signed_in_case(client, engine)
     base = f"/cases/{public_id}/rights"
 

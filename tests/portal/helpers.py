@@ -38,9 +38,9 @@ def csrf_of(html: str) -> str:
 
 
 def open_case(police: AgencyClient, reference: str, victims: list[dict[str, Any]],
-              **overrides: Any) -> None:
+              occurred_at: str = "2026-11-19T19:00:00Z", **overrides: Any) -> None:
     police.send_ok("case.opened", reference, opened(victims=victims, **overrides),
-                   occurred_at="2026-11-19T19:00:00Z")
+                   occurred_at=occurred_at)
 
 
 def latest_code(engine: Engine, to: str) -> str:
