@@ -8,7 +8,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -151,11 +151,11 @@ def _address_column(channel: str, table: Any) -> Any:
     return func.lower(table.c.mobile if channel == "sms" else table.c.email)
 
 
-def _reached_by(role: str, channel: str, *extra: Any) -> Select[Any]:
+def _reached_by(role: str, channel: str) -> Select[Any]:
     """Victim records (with their case) whose recorded contact is the proven address and whose
     date of birth is the proven one: as the victim, or through their representative. Binds
     `born` and `address` (lower case)."""
-    query = (select(*_victim.c, *_case.c, *extra)
+    query = (select(*_victim.c, *_case.c)
              .select_from(_victim.join(_case, _case.c.id == _victim.c.case_pk))
              .where(_victim.c.date_of_birth == bindparam("born")))
     if role == "victim":
@@ -173,17 +173,6 @@ def _victims_reached_statement(role: str, channel: str) -> Select[Any]:
     return _reached_by(role, channel).order_by(_case.c.reported_at.desc(), _victim.c.id)
 
 
-@lru_cache(maxsize=8)
-def _reached_in_case_statement(role: str, channel: str) -> Select[Any]:
-    done = exists().where(_action.c.victim_pk == _victim.c.id,
-                          _action.c.session_pk == bindparam("session_pk"),
-                          _action.c.action == bindparam("action"))
-    return (_reached_by(role, channel, done)
-            .join(_public_id, _public_id.c.case_pk == _case.c.id)
-            .where(_public_id.c.public_id == bindparam("public_id"))
-            .order_by(_victim.c.id).limit(1))
-
-
 def victims_reached(session: Session, grant: PortalGrant) -> list[tuple[Any, Any]]:
     """(VictimRecord, CaseRecord) of every victim record the grant reaches, newest report
     first."""
@@ -192,16 +181,58 @@ def victims_reached(session: Session, grant: PortalGrant) -> list[tuple[Any, Any
     return [_records(row) for row in rows]
 
 
-def victim_reached_in_case(session: Session, grant: PortalGrant, public_id: str,
-                           session_pk: int, action: str) -> tuple[Any, Any, bool] | None:
-    """The first victim record the grant reaches in the case with this public id, if any (a
-    VictimRecord and CaseRecord), and whether this browser session has already recorded
-    `action` for that victim."""
-    row = session.connection().execute(
-        _reached_in_case_statement(grant.role, grant.channel),
-        {**_grant_params(grant), "public_id": public_id, "session_pk": session_pk,
-         "action": action}).first()
-    return None if row is None else (*_records(row), bool(row[-1]))
+def _address_proven(table: Any) -> Any:
+    """The grant's proven address is this table's recorded one, on the grant's channel."""
+    proven = func.lower(_grant.c.address)
+    return or_(*(and_(_grant.c.channel == channel, _address_column(channel, table) == proven)
+                 for channel in ("sms", "email")))
+
+
+# The victims of the case a path names that a grant reaches: `_reached_by` with the grant's
+# columns in place of its bound values (the victim's own address, or their representative's).
+# The case is found first, by its public id alone (a subquery run once), so its few victims
+# are read by case rather than every victim born on the grant's day.
+_IN_NAMED_CASE = (_victim.join(_case, _case.c.id == _victim.c.case_pk)
+                  .outerjoin(_representative, _representative.c.victim_pk == _victim.c.id))
+_NAMED_CASE_PK = select(_public_id.c.case_pk).where(
+    _public_id.c.public_id == bindparam("public_id")).scalar_subquery()
+_GRANT_REACHES = and_(
+    _victim.c.case_pk == _NAMED_CASE_PK,
+    _victim.c.date_of_birth == _grant.c.date_of_birth,
+    or_(and_(_grant.c.role == "victim", _address_proven(_victim)),
+        and_(_grant.c.role != "victim", _address_proven(_representative))))
+_VIEWED_BY_SESSION = exists().where(_action.c.victim_pk == _victim.c.id,
+                                    _action.c.session_pk == PortalSession.id,
+                                    _action.c.action == bindparam("action"))
+_SESSION_GRANTS_AND_CASE = (
+    select(PortalSession, *_grant.c, *_victim.c, *_case.c, _VIEWED_BY_SESSION)
+    .outerjoin(_grant, _grant.c.session_pk == PortalSession.id)
+    .outerjoin(_IN_NAMED_CASE, _GRANT_REACHES)
+    .where(PortalSession.token_hash == bindparam("token_hash"))
+    .order_by(_grant.c.id, _victim.c.id))
+_GRANT_END = 1 + len(_grant.c)
+
+
+def session_with_grants_and_case(session: Session, token_hash: str, public_id: str,
+                                 action: str) -> tuple[PortalSession | None, list[Any],
+                                                       tuple[Any, Any, Any, bool] | None]:
+    """`session_with_grants`, and in the same statement the first victim record (by id) that
+    the first grant (oldest first) reaching the case with this public id reaches: (that
+    GrantRecord, VictimRecord, CaseRecord, whether this session has recorded `action` for the
+    victim), or None. One round trip for every request of a case's pages."""
+    rows = session.execute(_SESSION_GRANTS_AND_CASE, {
+        "token_hash": token_hash, "public_id": public_id, "action": action}).all()
+    if not rows:
+        return None, [], None
+    grants: dict[int, Any] = {}
+    reached = None
+    for row in rows:
+        if row[1] is None:  # no grants (not signed in)
+            continue
+        grant = grants.setdefault(row[1], GrantRecord._make(row[1:_GRANT_END]))
+        if reached is None and row[_GRANT_END] is not None:
+            reached = (grant, *_records(row[_GRANT_END:]), bool(row[-1]))
+    return rows[0][0], list(grants.values()), reached
 
 
 # --- public ids -----------------------------------------------------------------------------

@@ -70,6 +70,7 @@ class Portal:
         self._opened = False
         self._row: PortalSession | None = None
         self._grants: list[PortalGrant] = []
+        self._named_case: service.Access | None = None
         self.new_token: str | None = None
         self.clear_cookie = False
         self.language = "en"
@@ -77,16 +78,19 @@ class Portal:
     def open(self) -> None:
         """Reads the browser session behind the cookie, on the request's database session in
         the caller's thread, and refuses the request (CsrfFailed) if its CSRF token is not that
-        session's."""
+        session's. When the path names a case (`{public_id}`), whether the session may see it is
+        read in the same statement (`named_case`)."""
         if self._opened:
             return
-        row, held = service.session_and_grants(self._db, self.settings, self._token,
-                                               self._passive)
+        opened = service.open_session(self._db, self.settings, self._token, self._passive,
+                                      self.request.path_params.get("public_id"))
+        row = opened.row
         if csrf.needs_check(self.request) and not csrf.matches(
                 self._submitted_csrf, row.csrf_token if row else None):
             self.end_transaction()  # here, not on the event loop when the portal closes
             raise CsrfFailed
-        self._row, self._grants, self._opened = row, held, True
+        self._row, self._grants, self._opened = row, opened.grants, True
+        self._named_case = opened.named_case
         self.clear_cookie = bool(self._token) and row is None
         self.language = normalise_language(row.language) if row and row.language else "en"
 
@@ -108,6 +112,13 @@ class Portal:
     def grants(self) -> list[PortalGrant]:
         self._require_open()
         return self._grants
+
+    def named_case(self, public_id: str) -> service.Access | None:
+        """The case the path names, if the grants reach it: read when the portal was opened."""
+        self._require_open()
+        if public_id != self.request.path_params.get("public_id"):
+            raise RuntimeError("only the case the path names ({public_id}) is read")
+        return self._named_case
 
     @property
     def signed_in(self) -> bool:
@@ -454,7 +465,7 @@ def my_cases(p: Portal = Depends(portal)) -> Response:
 def case_for(p: Portal, public_id: str) -> service.Access | None:
     """The case this public id names, if the signed-in person may see it; the page's language
     follows the victim's own."""
-    access = service.find_case(p.db, p.grants, public_id)
+    access = p.named_case(public_id)
     _language_for(p, [access] if access else service.my_cases(p.db, p.grants))
     return access
 

@@ -128,21 +128,42 @@ def _touch(db: Session, row: PortalSession, passive: bool, now: datetime) -> Non
         db.commit()
 
 
-def session_and_grants(db: Session, settings: Settings, token: str | None, passive: bool = False,
-                       now: datetime | None = None
-                       ) -> tuple[PortalSession | None, list[PortalGrant]]:
-    """The session behind a cookie, if it is still live, and its grants (none before sign-in;
-    read-only repository.GrantRecords, which `find_case` and `my_cases` take as well),
-    read in one statement (every portal request). Any visit but a passive one (the timeline's
-    background poll) counts as activity for the idle timeout."""
+@dataclass
+class OpenedSession:
+    """A request's browser session, if live; its grants (none before sign-in: read-only
+    repository.GrantRecords, which `my_cases` takes as well); and, when the request's path
+    names a case, that case if the grants reach it (else None: the caller 404s)."""
+
+    row: PortalSession | None = None
+    grants: list[Any] = field(default_factory=list)
+    named_case: Access | None = None
+
+
+def open_session(db: Session, settings: Settings, token: str | None, passive: bool = False,
+                 public_id: str | None = None, now: datetime | None = None) -> OpenedSession:
+    """The session behind a cookie and its grants, read in one statement on every portal
+    request; with `public_id` (the case the path names), whether the grants reach that case
+    in the same statement. Any visit but a passive one (the timeline's background poll)
+    counts as activity for the idle timeout."""
     if not token:
-        return None, []
+        return OpenedSession()
     now = now or utcnow()
-    row, held = repository.session_with_grants(db, token_hash(token))
+    reached = None
+    if public_id is None:
+        row, held = repository.session_with_grants(db, token_hash(token))
+    else:
+        row, held, reached = repository.session_with_grants_and_case(
+            db, token_hash(token), public_id, VIEWED_CASE)
     if row is None or not _is_live(settings, row, now):
-        return None, []
+        return OpenedSession()
     _touch(db, row, passive, now)
-    return row, held if row.signed_in_at is not None else []
+    if row.signed_in_at is None:
+        return OpenedSession(row)
+    named = None
+    if reached is not None:
+        grant, victim, case, viewed = reached
+        named = Access(case, victim, grant.role, public_id, viewed_before=viewed)  # type: ignore[arg-type]
+    return OpenedSession(row, held, named)
 
 
 def end_transaction(db: Session) -> None:
@@ -455,17 +476,6 @@ def _public_ids(db: Session, case_pks: set[int]) -> dict[int, str]:
 
 
 VIEWED_CASE = "viewed_case"
-
-
-def find_case(db: Session, held: list[PortalGrant], public_id: str) -> Access | None:
-    """The case behind a public id, only if the grants reach it (else None: the caller 404s)."""
-    for grant in held:
-        found = repository.victim_reached_in_case(db, grant, public_id, grant.session_pk,
-                                                  VIEWED_CASE)
-        if found is not None:
-            victim, case, viewed = found
-            return Access(case, victim, grant.role, public_id, viewed_before=viewed)
-    return None
 
 
 def record_view(db: Session, row: PortalSession, access: Access) -> None:

@@ -130,3 +130,27 @@ def test_one_sign_in_reaches_every_case_with_the_same_contact_and_birth_date(cli
     open_case(police, "01/30003/26", [ALEX | {"date_of_birth": "1991-01-01"}])
     page = sign_in(client, engine, CASE_A, "1990-05-17", "+447700900123")
     assert len(case_ids(page.text)) == 2
+
+
+def test_a_browser_signed_in_for_two_cases_reaches_both_and_no_other(app, police, engine):
+    """Signing in again adds a grant to the session: each case is reached through its own
+    grant (the second reaches what the first does not), and a third case stays 404."""
+    open_case(police, CASE_A, [ALEX])
+    open_case(police, CASE_B, [CHRIS])
+    open_case(police, "01/30003/26", [SAM])
+    for reference, name in ((CASE_A, "Alex"), (CASE_B, "Chris")):
+        police.send_ok("investigation.update", reference,
+                       {"message": f"For {name} only.", "victim_ref": "V1"})
+    other = case_ids(sign_in(TestClient(app), engine, "01/30003/26", "2011-02-03",
+                             "+447700900456").text)[0]
+    browser = TestClient(app)
+    sign_in(browser, engine, CASE_A, "1990-05-17", "+447700900123")
+    ids = case_ids(sign_in(browser, engine, CASE_B, "1985-03-27", "+447700900321").text)
+    assert len(ids) == 2
+    shown = {public_id: browser.get(f"/cases/{public_id}") for public_id in ids}
+    assert all(page.status_code == 200 for page in shown.values())
+    assert sorted(name for name in ("Alex", "Chris")
+                  for page in shown.values() if f"For {name} only." in page.text) == \
+        ["Alex", "Chris"]
+    assert browser.get(f"/cases/{other}").status_code == 404
+    assert browser.get(f"/cases/{other}/timeline?seen=0").status_code == 404

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from html import unescape
 
+from sqlalchemy import event
+
 from tests.agency_client import AgencyClient
 from tests.event_loop_probe import transaction_ends
 from tests.portal.helpers import ALEX, SAM, case_ids, csrf_of, open_case, sign_in
@@ -232,3 +234,32 @@ def test_portal_requests_end_their_transactions_off_the_event_loop(app, client, 
     # One transaction per request: the browser session is read in the route's transaction.
     assert len(ended) == 3
     assert not any(ended)
+
+
+def test_a_case_route_reads_the_session_and_the_case_in_one_statement(app, client, engine,
+                                                                      agencies):
+    """The browser session, its grants and the case the path names (if they reach it) are one
+    round trip (Portal.open): a timeline poll with nothing new is that and the newest entry."""
+    public_id, html = signed_in_case(client, engine, agencies)
+    seen = re.search(r"timeline\?seen=(\d+)", html).group(1)
+    htmx = {"HX-Request": "true", "X-CSRF-Token": csrf_of(html)}
+
+    def selects_of(path: str, status: int) -> list[str]:
+        statements: list[str] = []
+
+        def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+            statements.append(" ".join(statement.split()))
+
+        event.listen(app.state.engine, "before_cursor_execute", record)
+        try:
+            assert client.get(path, headers=htmx).status_code == status
+        finally:
+            event.remove(app.state.engine, "before_cursor_execute", record)
+        return [s for s in statements if s.startswith("SELECT")]
+
+    first, *rest = selects_of(f"/cases/{public_id}/timeline?seen={seen}", 204)
+    read = set(re.findall(r"(?:FROM|JOIN) \(?(\S+)", first))
+    assert {"portal_session", "portal_grant", "victim", '"case"'} <= read, first
+    assert len(rest) == 1 and "max(timeline_entry.id)" in rest[0]
+    # A case the grants do not reach is the same 404 as one that does not exist.
+    assert "portal_grant" in selects_of("/cases/NotThisCase00000000000/timeline", 404)[0]
