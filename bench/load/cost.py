@@ -106,17 +106,22 @@ class Probe:
         self.client.__exit__(None, None, None)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.load.cost",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--databases", required=True,
-                        help="comma-separated generated databases, smallest first")
+def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a run of Probes (this module's and bench/load/versus.py's)."""
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--admin-url", default=generate.ADMIN_URL)
     parser.add_argument("--secret-key", default=generate.BENCH_SECRET_KEY)
     parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load.cost",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--databases", required=True,
+                        help="comma-separated generated databases, smallest first")
+    add_probe_arguments(parser)
     args = parser.parse_args(argv)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     loadavg_before = Path("/proc/loadavg").read_text().split()[:3]

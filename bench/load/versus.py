@@ -27,20 +27,19 @@ from typing import Any
 
 import psutil
 
-from bench.generate import run as generate
-
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = ("cpu_ms", "wall_ms", "statements")
 
 
-def serve(args: argparse.Namespace) -> int:
-    """A child: the app of the tree on sys.path; fetches `PAGE INDEX` lines from stdin."""
+def serve(options: dict[str, Any]) -> int:
+    """A child: the app of the tree on sys.path; fetches `PAGE INDEX` lines from stdin. Uses
+    only what older trees have too (their bench.load.cost.Probe)."""
     from sqlalchemy import event
 
     from bench.load.cost import Probe
 
-    probe = Probe(args.admin_url, args.database, args.sessions, args.secret_key,
-                  f"vs{os.getpid()}")
+    probe = Probe(options["admin_url"], options["database"], options["sessions"],
+                  options["secret_key"], f"vs{os.getpid()}")
     backends: set[int] = set()  # the PostgreSQL processes serving this app's connections
     event.listen(probe.app.state.engine, "connect",
                  lambda dbapi, _record: backends.add(dbapi.info.backend_pid))
@@ -65,9 +64,9 @@ class Side:
         self.proc = subprocess.Popen(
             # This file by its path: the tree on PYTHONPATH gives `app` and `bench` (an older
             # tree may not have this module).
-            [sys.executable, __file__, "--serve", "--database", args.database,
-             "--sessions", str(args.sessions), "--admin-url", args.admin_url,
-             "--secret-key", args.secret_key],
+            [sys.executable, __file__, "--serve", json.dumps(
+                {key: getattr(args, key) for key in ("admin_url", "database", "sessions",
+                                                       "secret_key")})],
             cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         hello = json.loads(self._line())
         self.app = hello["app"]
@@ -110,23 +109,16 @@ def _summary(samples: list[dict[str, float]]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench.load.cost import add_probe_arguments
+
     parser = argparse.ArgumentParser(prog="python -m bench.load.versus",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--other", type=Path, help="the other version's tree (a git worktree)")
+    parser.add_argument("--other", type=Path, required=True,
+                        help="the other version's tree (a git worktree)")
     parser.add_argument("--database", default="tmc_bench_london")
     parser.add_argument("--pages", default="case,timeline,poll")
-    parser.add_argument("--rounds", type=int, default=300)
-    parser.add_argument("--warmup", type=int, default=30)
-    parser.add_argument("--sessions", type=int, default=100)
-    parser.add_argument("--admin-url", default=generate.ADMIN_URL)
-    parser.add_argument("--secret-key", default=generate.BENCH_SECRET_KEY)
-    parser.add_argument("--results-dir", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    add_probe_arguments(parser)
     args = parser.parse_args(argv)
-    if args.serve:
-        return serve(args)
-    if args.other is None:
-        parser.error("--other is required")
     pages = [p.strip() for p in args.pages.split(",") if p.strip()]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     sides = [Side("other", args.other.resolve(), args), Side("this", ROOT, args)]
@@ -164,4 +156,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve"]:
+        raise SystemExit(serve(json.loads(sys.argv[2])))
     raise SystemExit(main())
