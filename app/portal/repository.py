@@ -40,6 +40,17 @@ _SESSION_WITH_GRANTS = (
     select(PortalSession, *_grant.c)
     .outerjoin(_grant, _grant.c.session_pk == PortalSession.id)
     .where(PortalSession.token_hash == bindparam("token_hash")).order_by(_grant.c.id))
+_GRANT_END = 1 + len(_grant.c)
+
+
+def _grants_in(rows: Sequence[Row[Any]]) -> list[Any]:
+    """The GrantRecords of rows that start with the session and then a grant's columns (a
+    grant repeats on rows that join it to more than one row of something else)."""
+    grants: dict[int, Any] = {}
+    for row in rows:
+        if row[1] is not None:  # a session without grants has one row, of NULLs
+            grants.setdefault(row[1], GrantRecord._make(row[1:_GRANT_END]))
+    return list(grants.values())
 
 
 def session_with_grants(session: Session,
@@ -49,7 +60,7 @@ def session_with_grants(session: Session,
     rows = session.execute(_SESSION_WITH_GRANTS, {"token_hash": token_hash}).all()
     if not rows:
         return None, []
-    return rows[0][0], [GrantRecord._make(row[1:]) for row in rows if row[1] is not None]
+    return rows[0][0], _grants_in(rows)
 
 
 def grants_of(session: Session, session_pk: int) -> Sequence[PortalGrant]:
@@ -204,13 +215,10 @@ _GRANT_REACHES = and_(
 _VIEWED_BY_SESSION = exists().where(_action.c.victim_pk == _victim.c.id,
                                     _action.c.session_pk == PortalSession.id,
                                     _action.c.action == bindparam("action"))
+# `_SESSION_WITH_GRANTS`, each grant's row joined to the victims it reaches in that case.
 _SESSION_GRANTS_AND_CASE = (
-    select(PortalSession, *_grant.c, *_victim.c, *_case.c, _VIEWED_BY_SESSION)
-    .outerjoin(_grant, _grant.c.session_pk == PortalSession.id)
-    .outerjoin(_IN_NAMED_CASE, _GRANT_REACHES)
-    .where(PortalSession.token_hash == bindparam("token_hash"))
-    .order_by(_grant.c.id, _victim.c.id))
-_GRANT_END = 1 + len(_grant.c)
+    _SESSION_WITH_GRANTS.add_columns(*_victim.c, *_case.c, _VIEWED_BY_SESSION)
+    .outerjoin(_IN_NAMED_CASE, _GRANT_REACHES).order_by(_victim.c.id))
 
 
 def session_with_grants_and_case(session: Session, token_hash: str, public_id: str,
@@ -224,15 +232,13 @@ def session_with_grants_and_case(session: Session, token_hash: str, public_id: s
         "token_hash": token_hash, "public_id": public_id, "action": action}).all()
     if not rows:
         return None, [], None
-    grants: dict[int, Any] = {}
-    reached = None
-    for row in rows:
-        if row[1] is None:  # no grants (not signed in)
-            continue
-        grant = grants.setdefault(row[1], GrantRecord._make(row[1:_GRANT_END]))
-        if reached is None and row[_GRANT_END] is not None:
-            reached = (grant, *_records(row[_GRANT_END:]), bool(row[-1]))
-    return rows[0][0], list(grants.values()), reached
+    grants = _grants_in(rows)
+    # Rows come oldest grant first, then by victim: the first with a victim is the answer.
+    first = next((row for row in rows if row[_GRANT_END] is not None), None)
+    if first is None:
+        return rows[0][0], grants, None
+    grant = next(g for g in grants if g.id == first[1])
+    return rows[0][0], grants, (grant, *_records(first[_GRANT_END:]), bool(first[-1]))
 
 
 # --- public ids -----------------------------------------------------------------------------
